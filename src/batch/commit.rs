@@ -1,0 +1,100 @@
+//! Committing a rendered document: its PDF written atomically, then its record appended and
+//! made durable. A crash between the two leaves a PDF without a record, which the next run
+//! writes again, byte for byte, under the same number.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+
+use super::{BatchConfig, Report, Setup, output_path};
+use crate::fsio::write_atomically;
+use crate::plan::Planned;
+use crate::problem::Problem;
+use crate::registry::{DocumentEntry, Entry, PdfEntry, Record, Writer, hash_json, sha256_hex};
+use crate::render::{ENGINE, RenderError};
+
+pub(super) struct Committer<'a> {
+    setup: &'a Setup,
+    config: &'a BatchConfig,
+    writers: &'a mut BTreeMap<String, Writer>,
+    report: &'a mut Report,
+    /// Per (registry, sequence): how many planned documents could not be issued, so later ones
+    /// move down to keep the sequence gapless.
+    shifts: HashMap<(String, String), u64>,
+}
+
+impl<'a> Committer<'a> {
+    pub fn new(
+        setup: &'a Setup,
+        config: &'a BatchConfig,
+        writers: &'a mut BTreeMap<String, Writer>,
+        report: &'a mut Report,
+    ) -> Committer<'a> {
+        Committer { setup, config, writers, report, shifts: HashMap::new() }
+    }
+
+    /// Commits one document (in number order). Only I/O failures are errors; a document that
+    /// cannot be rendered is reported and its number goes to the next one.
+    pub fn commit(&mut self, planned: &Planned, rendered: Result<Vec<u8>, RenderError>) -> Result<()> {
+        let place = (planned.registry.clone(), planned.sequence.clone());
+        let shift = self.shifts.get(&place).copied().unwrap_or(0);
+        let (planned, rendered) = if shift == 0 {
+            (Cow::Borrowed(planned), rendered)
+        } else {
+            let mut moved = planned.clone();
+            moved.renumber(planned.n - shift, &self.setup.catalogue);
+            let rendered = self.setup.render(&moved, &self.config.creator);
+            (Cow::Owned(moved), rendered)
+        };
+        let pdf = match rendered {
+            Ok(pdf) => pdf,
+            Err(err) => {
+                *self.shifts.entry(place).or_default() += 1;
+                let problem = Problem::new(planned.origin.clone(), format!("cannot be rendered: {err}"))
+                    .case(Some(&planned.key.case_id))
+                    .field(format!("document {}", planned.key.document));
+                self.report.reject(planned.origin.clone(), vec![problem]);
+                return Ok(());
+            }
+        };
+
+        let sha256 = sha256_hex(&pdf);
+        let file = planned.file();
+        write_atomically(&output_path(&self.config.out, &file), &pdf)?;
+
+        let writer = self.writers.get_mut(&planned.registry).expect("registries were opened");
+        let (seq, prev) = writer.next_link();
+        let (_, template) = &self.setup.templates[&planned.template];
+        let meta = planned.pdf_meta(&self.config.creator);
+        let record = Record {
+            seq,
+            prev,
+            entry: Entry::Document(DocumentEntry {
+                service: planned.key.service.clone(),
+                case_id: planned.key.case_id.clone(),
+                document: planned.key.document.clone(),
+                sequence: planned.sequence.clone(),
+                n: planned.n,
+                number: planned.number.clone(),
+                issued: planned.issued,
+                case_hash: planned.case_hash.clone(),
+                content: hash_json(&planned.data),
+                data: planned.data.clone(),
+                template: template.version.clone(),
+                fonts: self.setup.engine.fonts.hash.clone(),
+                engine: ENGINE.to_string(),
+                pdf: PdfEntry {
+                    sha256: sha256.clone(),
+                    file: file.clone(),
+                    created: meta.created_text(),
+                    ident: meta.ident,
+                    creator: meta.creator,
+                },
+            }),
+        };
+        writer.append(&record)?;
+        self.report.issued(&planned, &file, &sha256);
+        Ok(())
+    }
+}

@@ -1,0 +1,198 @@
+//! The nightly batch: parse → validate → plan → render → commit → report.
+//!
+//! Parsing and validation never stop the batch: every bad file or case becomes a located
+//! rejection. Numbering is sequential; only rendering runs in parallel; commits happen in
+//! number order, each PDF written atomically before its record is appended and made durable.
+
+mod commit;
+mod report;
+pub mod workers;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+pub use report::{Rejection, Report, Summary};
+
+use crate::case;
+use crate::catalogue::Catalogue;
+use crate::date::Date;
+use crate::plan::{self, Planned};
+use crate::problem::Problem;
+use crate::registry::templates::{TemplateBundle, TemplateStore};
+use crate::registry::Writer;
+use crate::render::{Engine, RenderError, Template};
+use crate::validate::{self, Validator};
+
+/// Everything a batch run needs, resolved and checked by the command line.
+#[derive(Debug, Clone)]
+pub struct BatchConfig {
+    pub cases: PathBuf,
+    pub out: PathBuf,
+    pub registry: PathBuf,
+    pub catalogue: PathBuf,
+    pub templates: PathBuf,
+    pub fonts: PathBuf,
+    /// Where the JSON run report goes.
+    pub report: PathBuf,
+    /// Rendering threads.
+    pub jobs: usize,
+    /// The run date: no date in a case may be after it. Never written into a document.
+    pub today: Date,
+    /// How long to wait for another writer's lock on a registry.
+    pub wait: Duration,
+    /// The PDF `/Creator` of new documents.
+    pub creator: String,
+}
+
+/// How many documents are rendered between two evictions of Typst's caches: without eviction,
+/// memory grows with every document and parallel throughput halves.
+const EVICT_EVERY: usize = 64;
+
+/// The shared, read-only setup of a run: catalogue, engine, and the templates the catalogue uses.
+pub struct Setup {
+    pub catalogue: Catalogue,
+    pub engine: Engine,
+    /// Template versions by main path, ready to render.
+    pub templates: HashMap<String, (TemplateBundle, Template)>,
+}
+
+impl Setup {
+    pub fn load(catalogue: &std::path::Path, templates: &std::path::Path, fonts: &std::path::Path) -> Result<Setup> {
+        let catalogue = Catalogue::load(catalogue)?;
+        let engine = Engine::new(fonts)?;
+        let mut prepared = HashMap::new();
+        let paths: BTreeSet<&str> = catalogue
+            .services
+            .values()
+            .flat_map(|s| s.documents.values().map(|d| d.template.as_str()))
+            .collect();
+        for path in paths {
+            let bundle = TemplateBundle::collect(templates, path)?;
+            let template = engine.template(&bundle)?;
+            prepared.insert(path.to_string(), (bundle, template));
+        }
+        Ok(Setup { catalogue, engine, templates: prepared })
+    }
+
+    /// Renders a planned document, turning a panic inside the engine into an error.
+    pub fn render(&self, planned: &Planned, creator: &str) -> Result<Vec<u8>, RenderError> {
+        let (_, template) = &self.templates[&planned.template];
+        let data = crate::registry::canonical(&planned.data);
+        let meta = planned.pdf_meta(creator);
+        std::panic::catch_unwind(AssertUnwindSafe(|| self.engine.render(template, data.as_bytes(), &meta)))
+            .unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown panic");
+                Err(RenderError(format!("the typesetting engine failed: {message}")))
+            })
+    }
+}
+
+/// Runs a batch. A fatal error (the registry cannot be read or written, the catalogue is
+/// broken) is returned as `Err`; everything else is in the report.
+pub fn run(config: &BatchConfig) -> Result<Report> {
+    let setup = Setup::load(&config.catalogue, &config.templates, &config.fonts)?;
+    let catalogue = &setup.catalogue;
+    let mut report = Report::new(config);
+
+    // Parse.
+    let read = case::read_dir(&config.cases);
+    report.summary.files = read.files;
+    report.reject_reading(read.problems);
+
+    // Validate; a (service, id) given more than once is ambiguous, so all its copies are refused.
+    let duplicated = validate::duplicates(&read.cases);
+    let covers = |c: char| setup.engine.covers(c);
+    let validator = Validator { catalogue, today: config.today, covers: &covers };
+    let checked: Vec<_> = read
+        .cases
+        .par_iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            if let Some(others) = duplicated.get(&i) {
+                let elsewhere: Vec<String> = others.iter().map(|o| o.to_string()).collect();
+                let problem = Problem::new(raw.origin(), format!("the same service and case id is also given at {}", elsewhere.join("; ")))
+                    .case(raw.id())
+                    .field("id");
+                return Err((raw.origin(), vec![problem]));
+            }
+            validator.validate(raw).map_err(|problems| (raw.origin(), problems))
+        })
+        .collect();
+    report.summary.cases = checked.len();
+    let mut valid = Vec::new();
+    for result in checked {
+        match result {
+            Ok(case) => valid.push(case),
+            Err((origin, problems)) => report.reject(origin, problems),
+        }
+    }
+
+    // Lock and read every registry these cases go to, in name order.
+    let registries: BTreeSet<&str> = valid
+        .iter()
+        .flat_map(|c| {
+            catalogue.services[&c.service].documents_on(c.outcome).map(|d| d.registry.as_str())
+        })
+        .collect();
+    let mut writers = BTreeMap::new();
+    for code in registries {
+        let writer = Writer::open(&config.registry, code, config.wait)?;
+        if let Some(recovery) = &writer.recovery {
+            report.warn(format!(
+                "registry {code}: the last write was cut off (a crash?); removed {} bytes of an \
+                 incomplete record, keeping {} bytes of whole records",
+                recovery.dropped_bytes, recovery.kept_bytes
+            ));
+        }
+        writers.insert(code.to_string(), writer);
+    }
+
+    // Plan.
+    let plan = plan::plan(catalogue, valid, &writers);
+    for (origin, problems) in plan.refused {
+        report.reject(origin, problems);
+    }
+    report.record_already(&plan.already);
+
+    // Keep every template version before any record names it.
+    let store = TemplateStore::new(&config.registry);
+    let used: BTreeSet<&str> = plan.documents.iter().map(|d| d.template.as_str()).collect();
+    for path in used {
+        store.keep(&setup.templates[path].0)?;
+    }
+
+    // Render in parallel, commit in order.
+    let mut committer = commit::Committer::new(&setup, config, &mut writers, &mut report);
+    let rendered = std::sync::atomic::AtomicUsize::new(0);
+    workers::ordered(
+        &plan.documents,
+        config.jobs,
+        config.jobs * 8,
+        |planned| {
+            let result = setup.render(planned, &config.creator);
+            let count = rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if count % EVICT_EVERY == 0 || result.is_err() {
+                typst::comemo::evict(0);
+            }
+            result
+        },
+        |planned, result| committer.commit(planned, result),
+    )
+    .context("the batch stopped before every document was committed")?;
+    typst::comemo::evict(0);
+    Ok(report)
+}
+
+/// Where reports and commands find a document's PDF.
+pub fn output_path(out: &std::path::Path, file: &str) -> PathBuf {
+    out.join(file)
+}

@@ -1,0 +1,188 @@
+//! The run report: what a batch did, as a summary for people and JSON for tools.
+//!
+//! It holds no timings or clock readings, so the same inputs give the same report.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::BatchConfig;
+use crate::catalogue::Outcome;
+use crate::date::Date;
+use crate::plan::{Already, Planned};
+use crate::problem::{Origin, Problem};
+
+/// Counts for the summary line.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Case files read.
+    pub files: usize,
+    /// Cases read (valid or not).
+    pub cases: usize,
+    /// Documents issued on approved applications.
+    pub issued: usize,
+    /// Reasoned refusals issued.
+    pub refused: usize,
+    /// Cases (or unreadable files and rows) rejected, each with its problems.
+    pub rejected: usize,
+    /// Documents found registered already, left as they are.
+    pub already_registered: usize,
+}
+
+/// A rejected case, or a file or row that could not be read, with everything wrong with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejection {
+    pub origin: Origin,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    pub problems: Vec<Problem>,
+}
+
+/// A document this run issued.
+#[derive(Debug, Clone, Serialize)]
+pub struct Issued {
+    pub service: String,
+    pub case_id: String,
+    pub document: String,
+    pub outcome: Outcome,
+    pub registry: String,
+    pub number: String,
+    pub issued: Date,
+    pub file: String,
+    pub sha256: String,
+    pub origin: Origin,
+}
+
+/// A document found registered already.
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub service: String,
+    pub case_id: String,
+    pub document: String,
+    pub registry: String,
+    pub number: String,
+    pub issued: Date,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub qujat: &'static str,
+    pub run_date: Date,
+    pub cases: String,
+    pub output: String,
+    pub registry: String,
+    pub summary: Summary,
+    pub documents: Vec<Issued>,
+    pub already_registered: Vec<Registered>,
+    pub rejected: Vec<Rejection>,
+    pub warnings: Vec<String>,
+    pub exit_code: i32,
+}
+
+impl Report {
+    pub(super) fn new(config: &BatchConfig) -> Report {
+        Report {
+            qujat: env!("CARGO_PKG_VERSION"),
+            run_date: config.today,
+            cases: config.cases.display().to_string(),
+            output: config.out.display().to_string(),
+            registry: config.registry.display().to_string(),
+            summary: Summary::default(),
+            documents: Vec::new(),
+            already_registered: Vec::new(),
+            rejected: Vec::new(),
+            warnings: Vec::new(),
+            exit_code: 0,
+        }
+    }
+
+    /// Problems from reading files: those of one case (or one file) make one rejection.
+    pub(super) fn reject_reading(&mut self, problems: Vec<Problem>) {
+        for problem in problems {
+            let same = self.rejected.last().is_some_and(|last| {
+                last.origin.file == problem.origin.file
+                    && last.case_id.is_some()
+                    && last.case_id == problem.case_id
+            });
+            if same {
+                self.rejected.last_mut().expect("checked").problems.push(problem);
+            } else {
+                self.reject(problem.origin.clone(), vec![problem]);
+            }
+        }
+    }
+
+    pub(super) fn reject(&mut self, origin: Origin, problems: Vec<Problem>) {
+        let case_id = problems.iter().find_map(|p| p.case_id.clone());
+        self.rejected.push(Rejection { origin, case_id, problems });
+        self.summary.rejected = self.rejected.len();
+        self.exit_code = 1;
+    }
+
+    pub(super) fn warn(&mut self, warning: String) {
+        self.warnings.push(warning);
+    }
+
+    pub(super) fn record_already(&mut self, already: &[Already]) {
+        for a in already {
+            self.already_registered.push(Registered {
+                service: a.key.service.clone(),
+                case_id: a.key.case_id.clone(),
+                document: a.key.document.clone(),
+                registry: a.registry.clone(),
+                number: a.number.clone(),
+                issued: a.issued,
+            });
+        }
+        self.summary.already_registered = self.already_registered.len();
+    }
+
+    pub(super) fn issued(&mut self, planned: &Planned, file: &str, sha256: &str) {
+        match planned.outcome {
+            Outcome::Approved => self.summary.issued += 1,
+            Outcome::Refused => self.summary.refused += 1,
+        }
+        self.documents.push(Issued {
+            service: planned.key.service.clone(),
+            case_id: planned.key.case_id.clone(),
+            document: planned.key.document.clone(),
+            outcome: planned.outcome,
+            registry: planned.registry.clone(),
+            number: planned.number.clone(),
+            issued: planned.issued,
+            file: file.to_string(),
+            sha256: sha256.to_string(),
+            origin: planned.origin.clone(),
+        });
+    }
+
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("reports always serialise") + "\n"
+    }
+}
+
+impl fmt::Display for Report {
+    /// The summary printed at the end of a run; rejections are listed, one problem per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.summary;
+        writeln!(f, "qujat batch: {} cases in {} files from {}", s.cases, s.files, self.cases)?;
+        writeln!(f, "  issued              {:>6}", s.issued)?;
+        writeln!(f, "  refused             {:>6}  (reasoned refusals issued)", s.refused)?;
+        writeln!(f, "  rejected            {:>6}", s.rejected)?;
+        writeln!(f, "  already registered  {:>6}", s.already_registered)?;
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
+        if !self.rejected.is_empty() {
+            writeln!(f, "rejected:")?;
+            for rejection in &self.rejected {
+                for problem in &rejection.problems {
+                    writeln!(f, "  {problem}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,177 @@
+//! The CSV case format: a header of dotted field paths, one case per row.
+//!
+//! `applicant.name.kk` fills the Kazakh name of the applicant; `decision.reasons.2.ru` the
+//! Russian text of the second reason. Empty cells are absent values. The delimiter is `,`, or
+//! `;` when the header uses it (as spreadsheets in Russian and Kazakh locales save).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{Node, RawCase, Value};
+use crate::problem::{Origin, Pos, Problem};
+
+pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>) {
+    let origin = |pos: Option<Pos>| Origin { file: file.to_path_buf(), pos };
+    let first_line = text.lines().next().unwrap_or_default();
+    let delimiter = if first_line.contains(';') && !first_line.contains(',') { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+
+    let headers = match reader.headers() {
+        Ok(headers) => headers.clone(),
+        Err(err) => {
+            return (vec![], vec![Problem::new(origin(Some(Pos::Row(1))), format!("bad header: {err}"))]);
+        }
+    };
+    let mut paths: Vec<Vec<&str>> = Vec::new();
+    let mut header_problems = Vec::new();
+    for (i, header) in headers.iter().enumerate() {
+        let header = header.trim();
+        let path: Vec<&str> = header.split('.').map(str::trim).collect();
+        let column = i + 1;
+        if header.is_empty() || path.iter().any(|s| s.is_empty()) {
+            header_problems.push(Problem::new(
+                origin(Some(Pos::Row(1))),
+                format!("column {column}: {header:?} is not a field path like applicant.name.kk"),
+            ));
+        } else if headers.iter().take(i).any(|h| h.trim() == header) {
+            header_problems.push(
+                Problem::new(origin(Some(Pos::Row(1))), format!("column {column} repeats {header:?}"))
+                    .field(header),
+            );
+        }
+        paths.push(path);
+    }
+    if !header_problems.is_empty() {
+        return (vec![], header_problems);
+    }
+    if paths.len() == 1 && first_line.contains(['\t', '|']) {
+        let problem = Problem::new(
+            origin(Some(Pos::Row(1))),
+            "the header has a single column: case CSV files are separated by ',' or ';'",
+        );
+        return (vec![], vec![problem]);
+    }
+
+    let mut cases = Vec::new();
+    let mut problems = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(err) => {
+                let pos = err.position().map(|p| Pos::Row(line_of(text, p.byte())));
+                let message = match err.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+                        "the row has {len} cells but the header has {expected_len} \
+                         (a stray delimiter or quote?)"
+                    ),
+                    _ => format!("unreadable row: {err}"),
+                };
+                problems.push(Problem::new(origin(pos), message));
+                continue;
+            }
+        };
+        let pos = Pos::Row(line_of(text, record.position().map_or(0, |p| p.byte())));
+        if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
+        }
+        let mut tree = Node { pos, value: Value::Map(Vec::new()) };
+        for (path, cell) in paths.iter().zip(record.iter()) {
+            if !cell.trim().is_empty() {
+                insert(&mut tree, path, cell, pos);
+            }
+        }
+        cases.push(RawCase { file: file.clone(), tree });
+    }
+    (cases, problems)
+}
+
+/// The 1-based line a record starting at a byte offset is on. The csv crate places a record
+/// at the blank lines before it (and its own line count skips them), so those are stepped over.
+fn line_of(text: &str, byte: u64) -> u64 {
+    let bytes = text.as_bytes();
+    let mut end = (byte as usize).min(bytes.len());
+    while end < bytes.len() && matches!(bytes[end], b'\n' | b'\r') {
+        end += 1;
+    }
+    1 + bytes[..end].iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Puts `text` at `path` in the tree, creating the groups on the way.
+fn insert(node: &mut Node, path: &[&str], text: &str, pos: Pos) {
+    let Value::Map(entries) = &mut node.value else {
+        unreachable!("only maps are descended into")
+    };
+    let (first, rest) = path.split_first().expect("paths are never empty");
+    if rest.is_empty() {
+        let leaf = Node { pos, value: Value::Text { text: text.to_string(), lang: None } };
+        entries.push((first.to_string(), leaf));
+        return;
+    }
+    let index = match entries.iter().position(|(name, n)| name == first && matches!(n.value, Value::Map(_))) {
+        Some(index) => index,
+        None => {
+            entries.push((first.to_string(), Node { pos, value: Value::Map(Vec::new()) }));
+            entries.len() - 1
+        }
+    };
+    insert(&mut entries[index].1, rest, text, pos);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Vec<RawCase>, Vec<Problem>) {
+        read(&Arc::from(Path::new("t.csv")), text)
+    }
+
+    #[test]
+    fn paths_become_groups_and_rows_keep_their_lines() {
+        let (cases, problems) = parse(
+            "id,applicant.name.kk,applicant.name.ru,decision.reasons.1.kk,title\n\
+             A-1,«Алаш» ЖШС,ТОО «Алаш»,Себеп,\"Жас, Алаш\"\n\
+             \n\
+             A-2,X,Y,,\"көп\nжолды\"\n\
+             A-3,X,Y,,T\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(cases.len(), 3);
+        assert_eq!(cases[0].tree.pos, Pos::Row(2));
+        assert_eq!(cases[0].tree.text_at("applicant.name.ru"), Some("ТОО «Алаш»"));
+        assert_eq!(cases[0].tree.text_at("title"), Some("Жас, Алаш"));
+        assert_eq!(cases[0].tree.text_at("decision.reasons.1.kk"), Some("Себеп"));
+        assert_eq!(cases[1].tree.pos, Pos::Row(4));
+        assert!(cases[1].tree.at_path("decision").is_empty());
+        assert_eq!(cases[2].tree.pos, Pos::Row(6));
+    }
+
+    #[test]
+    fn semicolons_are_accepted_as_spreadsheets_write_them() {
+        let (cases, problems) = parse("id;title\nA-1;Жас Алаш\n");
+        assert!(problems.is_empty());
+        assert_eq!(cases[0].tree.text_at("title"), Some("Жас Алаш"));
+    }
+
+    #[test]
+    fn a_short_row_is_rejected_and_the_rest_read() {
+        let (cases, problems) = parse("id,title\nA-1\nA-2,T\n");
+        assert_eq!(cases.len(), 1);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].origin.pos, Some(Pos::Row(2)));
+        assert!(problems[0].message.contains("1 cells"), "{}", problems[0].message);
+    }
+
+    #[test]
+    fn bad_headers_are_located() {
+        let (_, problems) = parse("id,,title\nA,B,C\n");
+        assert!(problems[0].message.contains("column 2"));
+        let (_, problems) = parse("id,title,title\nA,B,C\n");
+        assert!(problems[0].message.contains("repeats"));
+        let (_, problems) = parse("id\ttitle\nA\tB\n");
+        assert!(problems[0].message.contains("single column"));
+    }
+}

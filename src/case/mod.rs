@@ -1,0 +1,220 @@
+//! Reading cases: walk a folder, read every XML and CSV file into raw cases.
+//!
+//! A raw case is a tree of named values, as the file gave them, each with its position. Both
+//! formats map onto the same tree (see `docs/cases.md`), so validation has one input shape.
+//! A file that cannot be read becomes a problem; the other files are read all the same.
+
+mod csv;
+mod xml;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::problem::{Origin, Pos, Problem};
+
+/// A value in a raw case: a text, or named children (attributes and elements, CSV path parts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub pos: Pos,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// A text, with the language it is marked as being in (`lang="kk"`), if any.
+    Text { text: String, lang: Option<String> },
+    /// Named children in file order; a name may repeat.
+    Map(Vec<(String, Node)>),
+}
+
+impl Node {
+    pub fn text(&self) -> Option<&str> {
+        match &self.value {
+            Value::Text { text, .. } => Some(text),
+            Value::Map(_) => None,
+        }
+    }
+
+    pub fn entries(&self) -> &[(String, Node)] {
+        match &self.value {
+            Value::Map(entries) => entries,
+            Value::Text { .. } => &[],
+        }
+    }
+
+    /// All children named `name`, in file order.
+    pub fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.entries().iter().filter(move |(n, _)| n == name).map(|(_, node)| node)
+    }
+
+    /// The nodes at a dotted path (`applicant.name`), following every repetition.
+    pub fn at_path<'a>(&'a self, path: &str) -> Vec<&'a Node> {
+        let mut nodes = vec![self];
+        for segment in path.split('.') {
+            nodes = nodes
+                .into_iter()
+                .flat_map(|n| n.entries().iter().filter(|(k, _)| k == segment).map(|(_, c)| c))
+                .collect();
+        }
+        nodes
+    }
+
+    /// The text at a dotted path if there is exactly one, trimmed.
+    pub fn text_at(&self, path: &str) -> Option<&str> {
+        match self.at_path(path).as_slice() {
+            [one] => one.text().map(str::trim).filter(|t| !t.is_empty()),
+            _ => None,
+        }
+    }
+}
+
+/// A case as read from a file, before any rule is applied.
+#[derive(Debug, Clone)]
+pub struct RawCase {
+    pub file: Arc<Path>,
+    pub tree: Node,
+}
+
+impl RawCase {
+    pub fn origin(&self) -> Origin {
+        Origin { file: self.file.to_path_buf(), pos: Some(self.tree.pos) }
+    }
+
+    /// The case id as given, for locating problems before the id itself is checked.
+    pub fn id(&self) -> Option<&str> {
+        self.tree.text_at("id")
+    }
+}
+
+/// What reading a folder of cases produced.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub cases: Vec<RawCase>,
+    pub problems: Vec<Problem>,
+    /// How many files were read (including those with problems).
+    pub files: usize,
+}
+
+/// The formats qujat reads, by file extension.
+fn format_of(path: &Path) -> Option<&'static str> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "xml" => Some("xml"),
+        "csv" => Some("csv"),
+        _ => None,
+    }
+}
+
+/// Reads every `.xml` and `.csv` file under `dir`, recursively, in path order.
+///
+/// Paths in problems and cases are relative to `dir`'s parent when possible, so reports read
+/// `sample/media.xml` rather than a long absolute path. Other files are ignored; hidden files and
+/// folders (a leading `.`) are skipped.
+pub fn read_dir(dir: &Path) -> Read {
+    let mut read = Read::default();
+    let display_base = dir.parent().unwrap_or(dir);
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = err.path().unwrap_or(dir).to_path_buf();
+                read.problems.push(Problem::new(
+                    Origin { file: path, pos: None },
+                    format!("cannot read: {err}"),
+                ));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Some(format) = format_of(entry.path()) else { continue };
+        let shown: PathBuf = entry
+            .path()
+            .strip_prefix(display_base)
+            .unwrap_or(entry.path())
+            .to_path_buf();
+        read.files += 1;
+        let file: Arc<Path> = Arc::from(shown.as_path());
+        let origin = Origin { file: shown.clone(), pos: None };
+        let bytes = match std::fs::read(entry.path()) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                read.problems.push(Problem::new(origin, format!("cannot read: {err}")));
+                continue;
+            }
+        };
+        let (cases, problems) = read_bytes(&file, format, &bytes);
+        read.cases.extend(cases);
+        read.problems.extend(problems);
+    }
+    read
+}
+
+/// Reads one file's bytes as the given format.
+pub fn read_bytes(file: &Arc<Path>, format: &str, bytes: &[u8]) -> (Vec<RawCase>, Vec<Problem>) {
+    let origin = || Origin { file: file.to_path_buf(), pos: None };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return (vec![], vec![Problem::new(origin(), "the file is empty")]);
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            return (vec![], vec![Problem::new(origin(), not_utf8(bytes, err))]);
+        }
+    };
+    if text.contains('\0') {
+        return (
+            vec![],
+            vec![Problem::new(origin(), "the file holds NUL bytes: it is binary, not a case file")],
+        );
+    }
+    match format {
+        "xml" => xml::read(file, text),
+        _ => csv::read(file, text),
+    }
+}
+
+/// Explains a file that is not UTF-8, naming the likely encoding.
+fn not_utf8(bytes: &[u8], err: std::str::Utf8Error) -> String {
+    let at = err.valid_up_to();
+    let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+    // Cyrillic in Windows-1251 is 0xC0..=0xFF; in UTF-8 such bytes only start multi-byte sequences.
+    let cyrillic_1251 = bytes.iter().filter(|&&b| b >= 0xC0).count();
+    let hint = if cyrillic_1251 > 0 {
+        " (it looks like Windows-1251, as spreadsheets in Russian or Kazakh locales save \
+         \"CSV\"; save it as \"CSV UTF-8\" instead)"
+    } else {
+        ""
+    };
+    format!("the file is not UTF-8: invalid byte at line {line}{hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_binary_files_are_rejected_by_name() {
+        let file: Arc<Path> = Arc::from(Path::new("x.csv"));
+        let (cases, problems) = read_bytes(&file, "csv", b"  \n ");
+        assert!(cases.is_empty());
+        assert_eq!(problems[0].message, "the file is empty");
+        let (_, problems) = read_bytes(&file, "csv", b"id,service\n\0\x01\x02");
+        assert!(problems[0].message.contains("binary"));
+    }
+
+    #[test]
+    fn windows_1251_is_named() {
+        let file: Arc<Path> = Arc::from(Path::new("x.csv"));
+        // "id,Алаш" with the Cyrillic in Windows-1251.
+        let (_, problems) = read_bytes(&file, "csv", b"id,service\nA1,\xC0\xEB\xE0\xF8\n");
+        assert!(problems[0].message.contains("Windows-1251"), "{}", problems[0].message);
+        assert!(problems[0].message.contains("line 2"), "{}", problems[0].message);
+    }
+}

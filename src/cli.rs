@@ -1,0 +1,135 @@
+//! The command line: clap's structures, turned into checked run configurations before any work
+//! starts. Nothing outside this module sees clap. This is also the only place the clock is read
+//! (for the run date, when none is given).
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::batch::{self, BatchConfig};
+use crate::config::Config;
+use crate::date::Date;
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    /// Everything asked for was done.
+    pub const OK: i32 = 0;
+    /// Done, but some input was rejected (see the report).
+    pub const REJECTED: i32 = 1;
+    /// Nothing trustworthy was done: configuration, registry or I/O failure.
+    pub const FATAL: i32 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qujat",
+    version,
+    about = "Issue bilingual official documents for state services and keep their registries",
+    after_help = "Exit codes: 0 all done, 1 some input rejected (see the report), 2 fatal error."
+)]
+pub struct Cli {
+    /// Configuration file [default: qujat.toml in the current folder, if there is one]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the nightly batch: read cases, issue documents, register them
+    #[command(after_help = "Examples:\n  \
+        qujat batch\n  \
+        qujat batch --cases /srv/cases/2026-11-25 --out /srv/documents --registry /srv/registry\n  \
+        qujat batch --today 2026-11-25 --jobs 2\n\n\
+        Re-running a batch is safe: documents already registered are skipped.\n\
+        Exit codes: 0 every case handled, 1 some cases rejected, 2 fatal error.")]
+    Batch(BatchArgs),
+    /// List the services of the catalogue and the documents they end in
+    Services,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// Folder of case files (XML, CSV), read recursively [default: from qujat.toml]
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+    /// Folder the PDFs are written to [default: from qujat.toml]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Folder of the registries [default: from qujat.toml]
+    #[arg(long, value_name = "DIR")]
+    pub registry: Option<PathBuf>,
+    /// Rendering threads [default: the number of CPUs]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// The run date (YYYY-MM-DD): no date in a case may be after it [default: today, at the
+    /// configured UTC offset]
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
+    /// Where to write the JSON run report [default: OUT/run-report.json]
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Seconds to wait for another batch holding a registry's lock
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
+}
+
+/// Runs the command and returns the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Batch(args) => run_batch(&config, args),
+        Command::Services => {
+            let catalogue = crate::catalogue::Catalogue::load(&config.path(&config.file.paths.catalogue))?;
+            print!("{}", crate::catalogue::listing(&catalogue));
+            Ok(exit::OK)
+        }
+    }
+}
+
+/// Today's date at the configured UTC offset.
+fn clock_today(config: &Config) -> Result<Date> {
+    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).context("the clock is before 1970")?.as_secs() as i64;
+    let local = seconds + config.utc_offset_minutes()? * 60;
+    Date::from_days(local.div_euclid(86_400)).context("the clock is out of range")
+}
+
+fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
+    let paths = &config.file.paths;
+    let today = match &args.today {
+        Some(text) => text.parse().with_context(|| format!("--today {text:?}"))?,
+        None => clock_today(config)?,
+    };
+    let jobs = match args.jobs {
+        Some(0) => bail!("--jobs must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let out = args.out.unwrap_or_else(|| config.path(&paths.output));
+    let cases = args.cases.unwrap_or_else(|| config.path(&paths.cases));
+    if !cases.is_dir() {
+        bail!("the cases folder {} does not exist (pass --cases DIR)", cases.display());
+    }
+    let batch = BatchConfig {
+        report: args.report.unwrap_or_else(|| out.join("run-report.json")),
+        cases,
+        out,
+        registry: args.registry.unwrap_or_else(|| config.path(&paths.registry)),
+        catalogue: config.path(&paths.catalogue),
+        templates: config.path(&paths.templates),
+        fonts: config.path(&paths.fonts),
+        jobs,
+        today,
+        wait: Duration::from_secs(args.wait),
+        creator: config.file.documents.creator.clone(),
+    };
+    let report = batch::run(&batch)?;
+    crate::fsio::write_atomically(&batch.report, report.to_json().as_bytes())?;
+    eprint!("{report}");
+    eprintln!("report: {}", batch.report.display());
+    Ok(report.exit_code)
+}

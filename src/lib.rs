@@ -1,0 +1,21 @@
+//! qujat: turns approved and refused applications for Kazakhstan's state services in the
+//! information and informatization sphere into bilingual official documents, numbered and entered
+//! into hash-chained registries. See `README.md` and `../shared/DESIGN.md`.
+//!
+//! The stages, one type each: [`case::RawCase`] → [`validate::ValidCase`] → [`plan::Planned`] →
+//! rendered PDF bytes → [`registry::Record`]; [`batch::run`] drives them.
+
+pub mod batch;
+pub mod case;
+pub mod catalogue;
+pub mod cli;
+pub mod config;
+pub mod date;
+pub mod fsio;
+pub mod iin;
+pub mod numbering;
+pub mod plan;
+pub mod problem;
+pub mod registry;
+pub mod render;
+pub mod validate;

@@ -1,0 +1,196 @@
+//! Verifying a journal record by record: each line's hash, its place (`seq`), its link to the
+//! previous record (`prev`), and that every number sequence goes 1, 2, 3, … without a gap.
+
+use std::collections::BTreeMap;
+
+use super::journal::Line;
+use super::record::{Entry, GENESIS, LineError, Record, parse_line};
+
+/// The state of a chain after the records pushed so far.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    len: u64,
+    last_hash: String,
+    tails: BTreeMap<String, u64>,
+}
+
+impl Default for Chain {
+    fn default() -> Chain {
+        Chain { len: 0, last_hash: GENESIS.to_string(), tails: BTreeMap::new() }
+    }
+}
+
+/// The first thing wrong with a journal, naming the record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("line {line} (record {expected_seq}): {error}")]
+    Line { line: u64, expected_seq: u64, error: LineError },
+    #[error(
+        "line {line}: record {found} stands where record {expected} should (a record was \
+         deleted, inserted or moved)"
+    )]
+    Seq { line: u64, expected: u64, found: u64 },
+    #[error(
+        "line {line} (record {seq}): its prev does not name the record before it (records \
+         were reordered or replaced)"
+    )]
+    Prev { line: u64, seq: u64 },
+    #[error(
+        "line {line} (record {seq}): number {found} of sequence {sequence:?} follows {tail} \
+         (numbers must be gapless)"
+    )]
+    Gap { line: u64, seq: u64, sequence: String, tail: u64, found: u64 },
+}
+
+impl ChainError {
+    /// The journal line the problem is on.
+    pub fn line(&self) -> u64 {
+        match self {
+            ChainError::Line { line, .. }
+            | ChainError::Seq { line, .. }
+            | ChainError::Prev { line, .. }
+            | ChainError::Gap { line, .. } => *line,
+        }
+    }
+}
+
+impl Chain {
+    /// Checks the next line and, if it is a sound next record, adds it to the chain.
+    pub fn push(&mut self, line: &Line) -> Result<Record, ChainError> {
+        let expected_seq = self.len + 1;
+        let (hash, record) = parse_line(&line.bytes).map_err(|error| ChainError::Line {
+            line: line.number,
+            expected_seq,
+            error,
+        })?;
+        if record.seq != expected_seq {
+            return Err(ChainError::Seq { line: line.number, expected: expected_seq, found: record.seq });
+        }
+        if record.prev != self.last_hash {
+            return Err(ChainError::Prev { line: line.number, seq: record.seq });
+        }
+        let Entry::Document(doc) = &record.entry;
+        let tail = self.tails.get(&doc.sequence).copied().unwrap_or(0);
+        if doc.n != tail + 1 {
+            return Err(ChainError::Gap {
+                line: line.number,
+                seq: record.seq,
+                sequence: doc.sequence.clone(),
+                tail,
+                found: doc.n,
+            });
+        }
+        self.tails.insert(doc.sequence.clone(), doc.n);
+        self.len = record.seq;
+        self.last_hash = hash;
+        Ok(record)
+    }
+
+    /// How many records the chain holds.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The hash of the last record ([`GENESIS`] when empty).
+    pub fn last_hash(&self) -> &str {
+        &self.last_hash
+    }
+
+    /// The last position used in each number sequence.
+    pub fn sequence_tails(&self) -> &BTreeMap<String, u64> {
+        &self.tails
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::{Entry, to_line};
+    use super::*;
+
+    fn records(n: u64) -> Vec<String> {
+        let mut prev = GENESIS.to_string();
+        let mut lines = Vec::new();
+        for seq in 1..=n {
+            let mut record = super::super::record::tests::sample(seq, &prev);
+            let Entry::Document(doc) = &mut record.entry;
+            // Two sequences interleaved: certificates on odd records, letters on even ones.
+            if seq % 2 == 0 {
+                doc.sequence = "outgoing".into();
+            }
+            doc.n = seq.div_ceil(2);
+            let (line, hash) = to_line(&record);
+            prev = hash;
+            lines.push(line.trim_end().to_string());
+        }
+        lines
+    }
+
+    fn verify(lines: &[String]) -> Result<Chain, ChainError> {
+        let mut chain = Chain::default();
+        for (i, text) in lines.iter().enumerate() {
+            let line = Line { number: i as u64 + 1, offset: 0, bytes: text.as_bytes().to_vec() };
+            chain.push(&line)?;
+        }
+        Ok(chain)
+    }
+
+    #[test]
+    fn a_sound_chain_verifies() {
+        let chain = verify(&records(6)).unwrap();
+        assert_eq!(chain.len(), 6);
+        assert_eq!(chain.sequence_tails()["certificate"], 3);
+        assert_eq!(chain.sequence_tails()["outgoing"], 3);
+    }
+
+    #[test]
+    fn an_edited_record_is_named() {
+        let mut lines = records(6);
+        lines[3] = lines[3].replace("MR-4", "MR-9");
+        let err = verify(&lines).unwrap_err();
+        assert!(matches!(err, ChainError::Line { line: 4, error: LineError::Hash, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_deleted_record_is_named() {
+        let mut lines = records(6);
+        lines.remove(2);
+        assert_eq!(verify(&lines).unwrap_err(), ChainError::Seq { line: 3, expected: 3, found: 4 });
+    }
+
+    #[test]
+    fn a_swapped_pair_is_named() {
+        let mut lines = records(6);
+        lines.swap(1, 2);
+        assert_eq!(verify(&lines).unwrap_err(), ChainError::Seq { line: 2, expected: 2, found: 3 });
+    }
+
+    #[test]
+    fn a_record_rehashed_after_an_edit_still_breaks_the_link() {
+        // Someone edits record 3 and recomputes its own hash: record 4's prev no longer matches.
+        let mut lines = records(6);
+        let (_, mut record) = parse_line(lines[2].as_bytes()).unwrap();
+        let Entry::Document(doc) = &mut record.entry;
+        doc.number = "99999-Г".into();
+        lines[2] = to_line(&record).0.trim_end().to_string();
+        assert_eq!(verify(&lines).unwrap_err(), ChainError::Prev { line: 4, seq: 4 });
+    }
+
+    #[test]
+    fn a_gap_in_numbers_is_named() {
+        let mut prev = GENESIS.to_string();
+        let mut lines = Vec::new();
+        for (seq, n) in [(1, 1), (2, 3)] {
+            let mut record = super::super::record::tests::sample(seq, &prev);
+            let Entry::Document(doc) = &mut record.entry;
+            doc.n = n;
+            let (line, hash) = to_line(&record);
+            prev = hash;
+            lines.push(line.trim_end().to_string());
+        }
+        assert!(matches!(verify(&lines).unwrap_err(), ChainError::Gap { line: 2, tail: 1, found: 3, .. }));
+    }
+}

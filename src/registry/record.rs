@@ -1,0 +1,241 @@
+//! Registry records and their line form: canonical JSON, hash-chained.
+//!
+//! Each journal line is `{"hash":"<h>","record":<r>}` where `<r>` is the record in canonical JSON
+//! (keys sorted, no spaces, only integers — what Python's `json.dumps(r, sort_keys=True,
+//! separators=(",", ":"), ensure_ascii=False)` writes) and `<h>` is the SHA-256 of those bytes.
+//! Each record names the previous record's hash in `prev`, so any edit, deletion or reordering
+//! breaks the chain at a record that can be named. Nothing but SHA-256 is needed to check it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+use crate::date::Date;
+
+/// The `prev` of the first record of a journal.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+const LINE_HEAD: &[u8] = b"{\"hash\":\"";
+const LINE_MID: &[u8] = b"\",\"record\":";
+
+/// Hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The canonical JSON text of a value: sorted keys, no insignificant whitespace.
+pub fn canonical(value: &Json) -> String {
+    // serde_json's map is ordered by key (no `preserve_order` feature), so plain serialisation
+    // is canonical.
+    serde_json::to_string(value).expect("JSON values always serialise")
+}
+
+/// Hex SHA-256 of a value's canonical JSON.
+pub fn hash_json(value: &Json) -> String {
+    sha256_hex(canonical(value).as_bytes())
+}
+
+/// A registry record: its place in the journal, its link to the previous record, and what it
+/// registers.
+///
+/// Unknown fields are not refused when parsing; [`parse_line`] refuses any record whose bytes
+/// are not exactly its canonical form, which catches them and any other rewriting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Position in the journal: 1, 2, 3, … with no gaps.
+    pub seq: u64,
+    /// The hash of the previous record, or [`GENESIS`].
+    pub prev: String,
+    #[serde(flatten)]
+    pub entry: Entry,
+}
+
+/// What a record registers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Entry {
+    Document(DocumentEntry),
+}
+
+/// An issued document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentEntry {
+    pub service: String,
+    pub case_id: String,
+    /// The document kind within the service (`certificate`, `refusal`, …).
+    pub document: String,
+    /// The number sequence within the registry, and the position in it (1, 2, … gapless).
+    pub sequence: String,
+    pub n: u64,
+    /// The number as written on the document.
+    pub number: String,
+    pub issued: Date,
+    /// SHA-256 of the case's canonical data: a re-run with different data is caught by it.
+    pub case_hash: String,
+    /// Everything the template shows, exactly as it was given to it.
+    pub data: Json,
+    /// SHA-256 of `data`'s canonical JSON: the hash of the registered content.
+    pub content: String,
+    /// The template version (content hash of its files; kept in `registry/templates/`).
+    pub template: String,
+    /// SHA-256 over the font files the document was typeset with.
+    pub fonts: String,
+    /// The typesetting engine and its version.
+    pub engine: String,
+    pub pdf: PdfEntry,
+}
+
+/// The rendered PDF, and the metadata it was rendered with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdfEntry {
+    pub sha256: String,
+    /// Path relative to the output folder.
+    pub file: String,
+    /// The PDF document identifier's seed.
+    pub ident: String,
+    /// The creation timestamp written into the PDF (the issue date, midnight UTC).
+    pub created: String,
+    pub creator: String,
+}
+
+impl Record {
+    /// The record as canonical JSON (the hashed bytes).
+    pub fn canonical(&self) -> String {
+        canonical(&serde_json::to_value(self).expect("records always serialise"))
+    }
+
+    pub fn document(&self) -> Option<&DocumentEntry> {
+        match &self.entry {
+            Entry::Document(document) => Some(document),
+        }
+    }
+}
+
+/// A record together with its hash, as one journal line (with its trailing newline).
+pub fn to_line(record: &Record) -> (String, String) {
+    let body = record.canonical();
+    let hash = sha256_hex(body.as_bytes());
+    (format!("{{\"hash\":\"{hash}\",\"record\":{body}}}\n"), hash)
+}
+
+/// Why a journal line is not a well-formed record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    #[error("not a record line ({0})")]
+    Shape(&'static str),
+    #[error("its content does not match its hash (edited?)")]
+    Hash,
+    #[error("unreadable record: {0}")]
+    Json(String),
+    #[error("not in canonical form (rewritten by a tool?)")]
+    NotCanonical,
+}
+
+/// Splits a line (without its newline) into its hash and the hashed record bytes, checking the
+/// hash. Cheap: it parses nothing.
+pub fn split_line(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
+    let rest = line.strip_prefix(LINE_HEAD).ok_or(LineError::Shape("must start with {\"hash\":\""))?;
+    if rest.len() < 64 + LINE_MID.len() + 1 {
+        return Err(LineError::Shape("too short"));
+    }
+    let (hash, rest) = rest.split_at(64);
+    let hash = std::str::from_utf8(hash)
+        .ok()
+        .filter(|h| h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .ok_or(LineError::Shape("hash must be 64 lower-case hex digits"))?;
+    let body = rest
+        .strip_prefix(LINE_MID)
+        .and_then(|r| r.strip_suffix(b"}"))
+        .ok_or(LineError::Shape("must be {\"hash\":…,\"record\":…}"))?;
+    if sha256_hex(body) != hash {
+        return Err(LineError::Hash);
+    }
+    Ok((hash, body))
+}
+
+/// Reads a line fully: hash, record, and that the record is in canonical form.
+pub fn parse_line(line: &[u8]) -> Result<(String, Record), LineError> {
+    let (hash, body) = split_line(line)?;
+    let record: Record = serde_json::from_slice(body).map_err(|e| LineError::Json(e.to_string()))?;
+    if record.canonical().as_bytes() != body {
+        return Err(LineError::NotCanonical);
+    }
+    Ok((hash.to_string(), record))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn sample(seq: u64, prev: &str) -> Record {
+        Record {
+            seq,
+            prev: prev.to_string(),
+            entry: Entry::Document(DocumentEntry {
+                service: "media-registration".into(),
+                case_id: format!("MR-{seq}"),
+                document: "certificate".into(),
+                sequence: "certificate".into(),
+                n: seq,
+                number: format!("{seq:05}-Г"),
+                issued: "2026-11-20".parse().unwrap(),
+                case_hash: sha256_hex(b"case"),
+                data: json!({"title": "Жас Алаш \"#]\n", "b": [1, 2], "a": {"z": 1, "y": "ү"}}),
+                content: sha256_hex(b"data"),
+                template: sha256_hex(b"template"),
+                fonts: sha256_hex(b"fonts"),
+                engine: "typst 0.15.1".into(),
+                pdf: PdfEntry {
+                    sha256: sha256_hex(b"pdf"),
+                    file: "media/certificate-000001.pdf".into(),
+                    ident: "media/certificate/1".into(),
+                    created: "2026-11-20T00:00:00Z".into(),
+                    creator: "qujat".into(),
+                },
+            }),
+        }
+    }
+
+    #[test]
+    fn a_line_round_trips_and_its_hash_is_of_the_record_bytes() {
+        let record = sample(1, GENESIS);
+        let (line, hash) = to_line(&record);
+        assert!(line.ends_with("}\n"));
+        assert_eq!(line.matches('\n').count(), 1, "one line per record");
+        let (parsed_hash, parsed) = parse_line(line.trim_end().as_bytes()).unwrap();
+        assert_eq!(parsed_hash, hash);
+        assert_eq!(parsed, record);
+        assert_eq!(hash, sha256_hex(record.canonical().as_bytes()));
+    }
+
+    #[test]
+    fn canonical_form_sorts_keys_at_every_level() {
+        let text = sample(1, GENESIS).canonical();
+        assert!(text.starts_with("{\"case_hash\":"), "{text}");
+        assert!(text.contains("\"a\":{\"y\":\"ү\",\"z\":1},\"b\":[1,2]"), "{text}");
+        assert!(!text.contains(": ") && !text.contains(", "));
+    }
+
+    #[test]
+    fn any_edit_is_caught() {
+        let (line, _) = to_line(&sample(1, GENESIS));
+        let line = line.trim_end();
+        let edited = line.replace("00001-Г", "00002-Г");
+        assert_eq!(parse_line(edited.as_bytes()).unwrap_err(), LineError::Hash);
+        let spaced = line.replacen("\"seq\":1", "\"seq\": 1", 1);
+        assert_eq!(parse_line(spaced.as_bytes()).unwrap_err(), LineError::Hash);
+        assert_eq!(parse_line(&line.as_bytes()[..line.len() - 1]).unwrap_err(), LineError::Hash);
+        assert!(matches!(parse_line(b"garbage"), Err(LineError::Shape(_))));
+    }
+
+    #[test]
+    fn a_rehashed_but_reformatted_record_is_not_canonical() {
+        let record = sample(1, GENESIS);
+        let pretty = serde_json::to_string_pretty(&serde_json::to_value(&record).unwrap()).unwrap();
+        let pretty = pretty.replace('\n', "");
+        let line = format!("{{\"hash\":\"{}\",\"record\":{pretty}}}", sha256_hex(pretty.as_bytes()));
+        assert_eq!(parse_line(line.as_bytes()).unwrap_err(), LineError::NotCanonical);
+    }
+}

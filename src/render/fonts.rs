@@ -1,0 +1,65 @@
+//! The fonts documents are typeset with: every `.ttf`/`.otf` file of the fonts folder, loaded
+//! once, with a hash of them all (a record names the fonts its PDF was made with) and the set of
+//! characters they can print (validation refuses text they cannot).
+
+use std::path::Path;
+
+use anyhow::{Context, Result, ensure};
+use sha2::{Digest, Sha256};
+use typst::foundations::Bytes;
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+
+/// The loaded fonts.
+pub struct Fonts {
+    pub fonts: Vec<Font>,
+    pub book: LazyHash<FontBook>,
+    /// SHA-256 over the font files' names and bytes, in name order.
+    pub hash: String,
+    /// Whether each of the first 64 Ki code points is printable (the rest look up the fonts).
+    bmp: Vec<bool>,
+}
+
+impl Fonts {
+    /// Loads every font file in `dir` (sorted by name, so the font book is the same every run).
+    pub fn load(dir: &Path) -> Result<Fonts> {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the fonts folder {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "ttf" | "otf" | "ttc"))
+            })
+            .collect();
+        paths.sort();
+        ensure!(!paths.is_empty(), "no font files (.ttf, .otf) in {}", dir.display());
+        let mut hasher = Sha256::new();
+        let mut fonts = Vec::new();
+        for path in &paths {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let name = path.file_name().expect("a file").to_string_lossy();
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
+            let before = fonts.len();
+            fonts.extend(Font::iter(Bytes::new(bytes)));
+            ensure!(fonts.len() > before, "{} is not a font typst can read", path.display());
+        }
+        let book = FontBook::from_fonts(&fonts);
+        let bmp = (0..=0xFFFFu32)
+            .map(|c| fonts.iter().any(|f| f.info().coverage.contains(c)))
+            .collect();
+        Ok(Fonts { fonts, book: LazyHash::new(book), hash: hex::encode(hasher.finalize()), bmp })
+    }
+
+    /// Whether some font can print `c`.
+    pub fn covers(&self, c: char) -> bool {
+        let code = c as u32;
+        match self.bmp.get(code as usize) {
+            Some(&covered) => covered,
+            None => self.fonts.iter().any(|f| f.info().coverage.contains(code)),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Rendering: Typst embedded as a library turns a template version and a document's data into
+//! PDF/A-2b bytes.
+//!
+//! The data reaches the template as data — the fixed virtual file `/case.json`, which templates
+//! read with `json(sys.inputs.data)` — never as markup. Everything that could vary between two
+//! renderings is fixed: fonts come from the fonts folder only, `today()` is unavailable, and the
+//! PDF's identifier, timestamp and creator come from the registry record. The same inputs give the
+//! same bytes, in any process.
+
+mod fonts;
+mod world;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
+use typst::diag::{Severity, SourceDiagnostic};
+use typst::foundations::{Bytes, Datetime, Dict, IntoValue, Smart};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, WorldExt};
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
+
+pub use fonts::Fonts;
+use world::DocumentWorld;
+
+use crate::date::Date;
+use crate::registry::templates::TemplateBundle;
+
+/// The virtual path of the document's data.
+pub const DATA_PATH: &str = "/case.json";
+
+/// The engine name and version recorded with every document.
+pub const ENGINE: &str = "typst 0.15.1";
+
+/// What is shared by every rendering: the standard library and the fonts.
+pub struct Engine {
+    library: LazyHash<Library>,
+    pub fonts: Fonts,
+    data_id: FileId,
+}
+
+/// A template version ready to render: its sources parsed once.
+pub struct Template {
+    pub version: String,
+    main: FileId,
+    sources: HashMap<FileId, Source>,
+}
+
+/// The PDF metadata that comes from the record rather than the clock.
+#[derive(Debug, Clone)]
+pub struct PdfMeta {
+    /// A stable identifier of the document (its registry place); the PDF's ID is derived from it.
+    pub ident: String,
+    /// The creation date written into the PDF.
+    pub created: Date,
+    pub creator: String,
+}
+
+impl PdfMeta {
+    /// The creation timestamp as recorded: the date at midnight UTC.
+    pub fn created_text(&self) -> String {
+        format!("{}T00:00:00Z", self.created)
+    }
+}
+
+/// Why a document could not be rendered: the template's diagnostics, located.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct RenderError(pub String);
+
+fn file_id(path: &str) -> Result<FileId> {
+    let vpath = VirtualPath::new(path).map_err(|e| anyhow::anyhow!("bad template path {path:?}: {e:?}"))?;
+    Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
+}
+
+impl Engine {
+    pub fn new(fonts_dir: &Path) -> Result<Engine> {
+        let fonts = Fonts::load(fonts_dir)?;
+        let mut inputs = Dict::new();
+        inputs.insert("data".into(), DATA_PATH.into_value());
+        let library = Library::builder().with_inputs(inputs).build();
+        Ok(Engine { library: LazyHash::new(library), fonts, data_id: file_id(DATA_PATH)? })
+    }
+
+    /// Prepares a template version for rendering.
+    pub fn template(&self, bundle: &TemplateBundle) -> Result<Template> {
+        let mut sources = HashMap::new();
+        let mut main = None;
+        for (path, text) in &bundle.files {
+            let id = file_id(&format!("/{path}"))?;
+            if *path == bundle.main {
+                main = Some(id);
+            }
+            sources.insert(id, Source::new(id, text.clone()));
+        }
+        let main = main.ok_or_else(|| anyhow::anyhow!("template bundle lacks its main file {}", bundle.main))?;
+        Ok(Template { version: bundle.version(), main, sources })
+    }
+
+    /// Renders one document: `data` is the JSON the template reads.
+    pub fn render(&self, template: &Template, data: &[u8], meta: &PdfMeta) -> Result<Vec<u8>, RenderError> {
+        let world = DocumentWorld { engine: self, template, data: Bytes::new(data.to_vec()) };
+        let compiled = typst::compile::<PagedDocument>(&world);
+        let document = compiled.output.map_err(|diags| RenderError(describe(&world, &diags)))?;
+        let created = Datetime::from_ymd_hms(
+            meta.created.year(),
+            meta.created.month(),
+            meta.created.day(),
+            0,
+            0,
+            0,
+        )
+        .ok_or_else(|| RenderError(format!("{} cannot be a PDF timestamp", meta.created)))?;
+        let options = PdfOptions {
+            ident: Smart::Custom(meta.ident.clone()),
+            creator: Smart::Custom(Some(meta.creator.clone())),
+            timestamp: Some(Timestamp::new_utc(created)),
+            standards: PdfStandards::new(&[PdfStandard::A_2b])
+                .map_err(|e| RenderError(format!("PDF/A-2b: {}", e.message())))?,
+            ..PdfOptions::default()
+        };
+        typst_pdf::pdf(&document, &options).map_err(|diags| RenderError(describe(&world, &diags)))
+    }
+
+    /// Whether the fonts can print `c`.
+    pub fn covers(&self, c: char) -> bool {
+        self.fonts.covers(c)
+    }
+}
+
+/// Writes diagnostics as `file:line: message` lines.
+fn describe(world: &DocumentWorld<'_>, diags: &[SourceDiagnostic]) -> String {
+    let mut out = String::new();
+    for diag in diags.iter().filter(|d| d.severity == Severity::Error) {
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        match diag.span.id() {
+            Some(id) => {
+                let path = id.vpath().get_without_slash().to_string();
+                let line = world
+                    .range(diag.span)
+                    .and_then(|r| world.source_of(id).and_then(|s| s.lines().byte_to_line(r.start)))
+                    .map(|l| format!(":{}", l + 1))
+                    .unwrap_or_default();
+                let _ = write!(out, "{path}{line}: {}", diag.message);
+            }
+            None => out.push_str(&diag.message),
+        }
+        for hint in &diag.hints {
+            let _ = write!(out, " (hint: {})", hint.v);
+        }
+    }
+    out
+}

@@ -1,0 +1,275 @@
+//! Validation: a raw case becomes a valid case, or a list of every problem it has.
+//!
+//! The rules come from the catalogue (field types, required, when a field applies); this module
+//! applies them. A valid case carries two forms of its data: the canonical form (codes and ISO
+//! dates, what identifies the case and is hashed) and the view (labels and written dates in both
+//! languages, what templates show).
+
+mod value;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json};
+
+use crate::case::{Node, RawCase};
+use crate::catalogue::{AuthorityPeriod, Catalogue, FieldType, Fields, Outcome, Service};
+use crate::date::Date;
+use crate::problem::{Origin, Problem};
+
+pub use value::{Checked, date_view};
+
+/// A case that follows every rule of its service.
+#[derive(Debug, Clone)]
+pub struct ValidCase {
+    pub origin: Origin,
+    pub id: String,
+    pub service: String,
+    pub outcome: Outcome,
+    pub decision_date: Date,
+    /// Codes, ISO dates and `{kk, ru}` texts, keys sorted: what identifies the case.
+    pub canonical: Json,
+    /// The same data as documents show it: labels and dates written out in both languages.
+    pub view: Json,
+}
+
+/// Whether a character can be typeset with the shipped fonts.
+pub type Covers<'a> = &'a (dyn Fn(char) -> bool + Sync);
+
+/// Applies the catalogue's rules to raw cases.
+pub struct Validator<'a> {
+    pub catalogue: &'a Catalogue,
+    /// The run date: no date in a case may be after it.
+    pub today: Date,
+    pub covers: Covers<'a>,
+}
+
+/// The state of checking one case.
+struct Check<'a> {
+    validator: &'a Validator<'a>,
+    raw: &'a RawCase,
+    id: Option<&'a str>,
+    problems: Vec<Problem>,
+    authority: Option<&'a AuthorityPeriod>,
+    /// Dates already checked, for `not_before`.
+    dates: Vec<(String, Date)>,
+}
+
+impl Validator<'_> {
+    /// Checks one case against the common fields and its service's fields.
+    pub fn validate(&self, raw: &RawCase) -> Result<ValidCase, Vec<Problem>> {
+        let mut check = Check {
+            validator: self,
+            raw,
+            id: raw.id(),
+            problems: Vec::new(),
+            authority: None,
+            dates: Vec::new(),
+        };
+        let service = self.find_service(raw, &mut check);
+        if let Some(service) = service {
+            let decision_date = raw.tree.text_at("decision.date").and_then(|t| t.parse().ok());
+            check.authority =
+                decision_date.and_then(|d| self.catalogue.authorities.in_force(&service.provider, d));
+            if check.authority.is_none() {
+                if let Some(date) = decision_date {
+                    check.problem(
+                        "decision.date",
+                        format!(
+                            "no authority {:?} was in force on {date}: see authorities.toml",
+                            service.provider
+                        ),
+                    );
+                }
+            }
+        }
+
+        let mut canonical = Map::new();
+        let mut view = Map::new();
+        check.record(&raw.tree, "", &self.catalogue.common, &mut canonical, &mut view);
+        if let Some(service) = service {
+            check.record(&raw.tree, "", &service.fields, &mut canonical, &mut view);
+            check.unknown(&raw.tree, "", "", &[&self.catalogue.common, &service.fields]);
+        }
+        check.order_dates(&self.catalogue.common);
+        if let Some(service) = service {
+            check.order_dates(&service.fields);
+        }
+
+        if !check.problems.is_empty() || service.is_none() {
+            return Err(check.problems);
+        }
+        let outcome = match canonical["decision"]["outcome"].as_str() {
+            Some("approved") => Outcome::Approved,
+            _ => Outcome::Refused,
+        };
+        let decision_date = canonical["decision"]["date"]
+            .as_str()
+            .and_then(|d| d.parse().ok())
+            .expect("a valid case has a decision date");
+        Ok(ValidCase {
+            origin: raw.origin(),
+            id: canonical["id"].as_str().unwrap_or_default().to_string(),
+            service: canonical["service"].as_str().unwrap_or_default().to_string(),
+            outcome,
+            decision_date,
+            canonical: Json::Object(canonical),
+            view: Json::Object(view),
+        })
+    }
+
+    fn find_service<'a>(&'a self, raw: &RawCase, check: &mut Check<'_>) -> Option<&'a Service> {
+        let code = raw.tree.text_at("service")?;
+        let service = self.catalogue.service(code);
+        if service.is_none() {
+            let known: Vec<&str> = self.catalogue.services.keys().map(String::as_str).collect();
+            check.problem(
+                "service",
+                format!("unknown service {code:?} (known: {})", known.join(", ")),
+            );
+        }
+        service
+    }
+}
+
+impl<'a> Check<'a> {
+    fn origin(&self, node: Option<&Node>) -> Origin {
+        Origin {
+            file: self.raw.file.to_path_buf(),
+            pos: Some(node.map_or(self.raw.tree.pos, |n| n.pos)),
+        }
+    }
+
+    fn problem(&mut self, field: &str, message: impl Into<String>) {
+        self.problem_at(None, field, message);
+    }
+
+    fn problem_at(&mut self, node: Option<&Node>, field: &str, message: impl Into<String>) {
+        let problem = Problem::new(self.origin(node), message).case(self.id).field(field);
+        self.problems.push(problem);
+    }
+
+    /// Checks the fields of `scope` (the case, or one list item) into the two output forms.
+    fn record(
+        &mut self,
+        scope: &Node,
+        prefix: &str,
+        fields: &Fields,
+        canonical: &mut Map<String, Json>,
+        view: &mut Map<String, Json>,
+    ) {
+        for (path, spec) in fields.iter() {
+            let shown = format!("{prefix}{path}");
+            let nodes = scope.at_path(path);
+            let applies = match &spec.when {
+                None => true,
+                Some(when) => scope
+                    .text_at(&when.field)
+                    .is_some_and(|v| when.one_of.iter().any(|w| w == v)),
+            };
+            let present = nodes.iter().any(|n| !is_blank(n));
+            if !applies {
+                if present {
+                    let when = spec.when.as_ref().expect("only conditional fields can not apply");
+                    let message = format!(
+                        "is only given when {} is {}",
+                        when.field,
+                        when.one_of.join(" or ")
+                    );
+                    self.problem_at(nodes.first().copied(), &shown, message);
+                }
+                continue;
+            }
+            if !present {
+                if spec.required {
+                    self.problem(&shown, "is required but missing or empty");
+                }
+                continue;
+            }
+            if let Some(checked) = self.value(&nodes, &shown, spec) {
+                if spec.kind == FieldType::Date {
+                    if let Some(date) = checked.canonical.as_str().and_then(|d| d.parse().ok()) {
+                        self.dates.push((shown.clone(), date));
+                    }
+                }
+                put(canonical, path, checked.canonical);
+                put(view, path, checked.view);
+            }
+        }
+    }
+
+    /// Reports every part of `scope` that no field rule names (a misspelt field, say).
+    /// `group` is the path of `scope` within the fields' paths; `shown` prefixes reported paths.
+    fn unknown(&mut self, scope: &Node, group: &str, shown: &str, all: &[&Fields]) {
+        for (name, node) in scope.entries() {
+            let path = format!("{group}{name}");
+            let known = all.iter().any(|f| f.get(&path).is_some());
+            let is_group = all.iter().any(|f| f.is_prefix_of(&path));
+            if is_group {
+                if node.text().is_some() && !is_blank(node) {
+                    self.problem_at(Some(node), &format!("{shown}{path}"), "is a group of fields, not a value");
+                } else {
+                    self.unknown(node, &format!("{path}."), shown, all);
+                }
+            } else if !known {
+                self.problem_at(Some(node), &format!("{shown}{path}"), "is not a field of this service");
+            }
+        }
+    }
+
+    /// Checks `not_before` between dates once all of them are known.
+    fn order_dates(&mut self, fields: &Fields) {
+        for (path, spec) in fields.iter() {
+            let Some(other) = &spec.not_before else { continue };
+            let find = |p: &str| self.dates.iter().find(|(q, _)| q == p).map(|(_, d)| *d);
+            if let (Some(this), Some(that)) = (find(path), find(other)) {
+                if this < that {
+                    self.problem(path, format!("{this} is before {other} ({that})"));
+                }
+            }
+        }
+    }
+}
+
+/// Whether a node holds nothing but whitespace.
+fn is_blank(node: &Node) -> bool {
+    match node.text() {
+        Some(text) => text.trim().is_empty(),
+        None => node.entries().iter().all(|(_, n)| is_blank(n)),
+    }
+}
+
+/// Sets `value` at a dotted path, creating the objects on the way.
+fn put(map: &mut Map<String, Json>, path: &str, value: Json) {
+    match path.split_once('.') {
+        None => {
+            map.insert(path.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let inner = map.entry(head).or_insert_with(|| Json::Object(Map::new()));
+            if let Json::Object(inner) = inner {
+                put(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// Finds cases that share a service and case id: for each such case, where the others are.
+pub fn duplicates(cases: &[RawCase]) -> BTreeMap<usize, Vec<Origin>> {
+    let mut seen = BTreeMap::<(&str, &str), Vec<usize>>::new();
+    for (i, case) in cases.iter().enumerate() {
+        if let (Some(service), Some(id)) = (case.tree.text_at("service"), case.id()) {
+            seen.entry((service, id)).or_default().push(i);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for group in seen.into_values().filter(|v| v.len() > 1) {
+        for &i in &group {
+            let others = group.iter().filter(|&&j| j != i).map(|&j| cases[j].origin()).collect();
+            out.insert(i, others);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
