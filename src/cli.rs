@@ -50,6 +50,33 @@ pub enum Command {
     Batch(BatchArgs),
     /// List the services of the catalogue and the documents they end in
     Services,
+    /// Write synthetic media-registration cases (valid, varied) for stress tests and benchmarks
+    #[command(
+        after_help = "Example:\n  qujat generate-cases --count 5000 --out bench/out/cases/synthetic.csv"
+    )]
+    GenerateCases(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// How many cases
+    #[arg(long, default_value_t = 1000)]
+    pub count: usize,
+    /// Seed: the same seed gives the same cases
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Case id prefix
+    #[arg(long, default_value = "SYN")]
+    pub prefix: String,
+    /// First decision date
+    #[arg(long, default_value = "2026-01-05")]
+    pub from: String,
+    /// Last decision date
+    #[arg(long, default_value = "2026-11-20")]
+    pub to: String,
+    /// The CSV file to write
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -83,8 +110,26 @@ pub fn run(cli: Cli) -> Result<i32> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Batch(args) => run_batch(&config, args),
+        Command::GenerateCases(args) => {
+            let from: Date = args
+                .from
+                .parse()
+                .with_context(|| format!("--from {:?}", args.from))?;
+            let to: Date = args
+                .to
+                .parse()
+                .with_context(|| format!("--to {:?}", args.to))?;
+            if to < from {
+                bail!("--to {to} is before --from {from}");
+            }
+            let csv = crate::synth::media_cases_csv(args.count, args.seed, &args.prefix, from, to);
+            crate::fsio::write_atomically(&args.out, csv.as_bytes())?;
+            eprintln!("wrote {} cases to {}", args.count, args.out.display());
+            Ok(exit::OK)
+        }
         Command::Services => {
-            let catalogue = crate::catalogue::Catalogue::load(&config.path(&config.file.paths.catalogue))?;
+            let catalogue =
+                crate::catalogue::Catalogue::load(&config.path(&config.file.paths.catalogue))?;
             print!("{}", crate::catalogue::listing(&catalogue));
             Ok(exit::OK)
         }
@@ -93,7 +138,10 @@ pub fn run(cli: Cli) -> Result<i32> {
 
 /// Today's date at the configured UTC offset.
 fn clock_today(config: &Config) -> Result<Date> {
-    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).context("the clock is before 1970")?.as_secs() as i64;
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the clock is before 1970")?
+        .as_secs() as i64;
     let local = seconds + config.utc_offset_minutes()? * 60;
     Date::from_days(local.div_euclid(86_400)).context("the clock is out of range")
 }
@@ -112,13 +160,18 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
     let out = args.out.unwrap_or_else(|| config.path(&paths.output));
     let cases = args.cases.unwrap_or_else(|| config.path(&paths.cases));
     if !cases.is_dir() {
-        bail!("the cases folder {} does not exist (pass --cases DIR)", cases.display());
+        bail!(
+            "the cases folder {} does not exist (pass --cases DIR)",
+            cases.display()
+        );
     }
     let batch = BatchConfig {
         report: args.report.unwrap_or_else(|| out.join("run-report.json")),
         cases,
         out,
-        registry: args.registry.unwrap_or_else(|| config.path(&paths.registry)),
+        registry: args
+            .registry
+            .unwrap_or_else(|| config.path(&paths.registry)),
         catalogue: config.path(&paths.catalogue),
         templates: config.path(&paths.templates),
         fonts: config.path(&paths.fonts),

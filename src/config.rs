@@ -49,7 +49,9 @@ pub struct DocumentsFile {
 
 impl Default for DocumentsFile {
     fn default() -> DocumentsFile {
-        DocumentsFile { creator: "qujat".into() }
+        DocumentsFile {
+            creator: "qujat".into(),
+        }
     }
 }
 
@@ -63,7 +65,9 @@ pub struct RunFile {
 
 impl Default for RunFile {
     fn default() -> RunFile {
-        RunFile { utc_offset: "+05:00".into() }
+        RunFile {
+            utc_offset: "+05:00".into(),
+        }
     }
 }
 
@@ -83,24 +87,29 @@ impl Config {
             Some(path) => (path.to_path_buf(), true),
             None => (PathBuf::from("qujat.toml"), false),
         };
+        // Empty for the current folder, so paths print as `cases/sample`, not `./cases/sample`.
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let file = toml::from_str(&text)
                     .with_context(|| format!("invalid configuration file {}", path.display()))?;
                 Ok(Config { file, base })
             }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => {
-                Ok(Config { file: ConfigFile::default(), base })
-            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(Config {
+                file: ConfigFile::default(),
+                base,
+            }),
             Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
         }
     }
 
     /// A configured path, relative to the configuration file.
     pub fn path(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() { path.to_path_buf() } else { self.base.join(path) }
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base.join(path)
+        }
     }
 
     /// The UTC offset in minutes.

@@ -204,13 +204,21 @@ impl FromStr for Date {
             if parts.len() != 3 {
                 return Err(format_error());
             }
-            (digits(parts[0], 4)?, digits(parts[1], 2)?, digits(parts[2], 2)?)
+            (
+                digits(parts[0], 4)?,
+                digits(parts[1], 2)?,
+                digits(parts[2], 2)?,
+            )
         } else if text.contains('.') {
             parts = text.split('.').collect();
             if parts.len() != 3 {
                 return Err(format_error());
             }
-            (digits(parts[2], 4)?, digits(parts[1], 2)?, digits(parts[0], 2)?)
+            (
+                digits(parts[2], 4)?,
+                digits(parts[1], 2)?,
+                digits(parts[0], 2)?,
+            )
         } else {
             return Err(format_error());
         };
@@ -321,13 +329,26 @@ mod tests {
 
     #[test]
     fn rejects_impossible_days_and_bad_forms() {
-        for bad in ["2025-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "31.06.2026"] {
+        for bad in [
+            "2025-02-29",
+            "2026-04-31",
+            "2026-13-01",
+            "2026-00-10",
+            "31.06.2026",
+        ] {
             assert!(
                 matches!(bad.parse::<Date>(), Err(DateError::NoSuchDay(_))),
                 "{bad}"
             );
         }
-        for bad in ["2026-1-1", "20261122", "", "2026-11-22T00:00", "22/11/2026", "２０２６-11-22"] {
+        for bad in [
+            "2026-1-1",
+            "20261122",
+            "",
+            "2026-11-22T00:00",
+            "22/11/2026",
+            "２０２６-11-22",
+        ] {
             assert!(
                 matches!(bad.parse::<Date>(), Err(DateError::Format(_))),
                 "{bad}"

@@ -36,11 +36,21 @@ pub enum IdError {
 /// The check digit for the first eleven digits, or `None` if no such number is ever issued.
 pub fn check_digit(digits: &[u8; 11]) -> Option<u8> {
     const SECOND: [u32; 11] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];
-    let first: u32 = digits.iter().zip(1..).map(|(&d, w)| u32::from(d) * w).sum::<u32>() % 11;
+    let first: u32 = digits
+        .iter()
+        .zip(1..)
+        .map(|(&d, w)| u32::from(d) * w)
+        .sum::<u32>()
+        % 11;
     if first != 10 {
         return Some(first as u8);
     }
-    let second: u32 = digits.iter().zip(SECOND).map(|(&d, w)| u32::from(d) * w).sum::<u32>() % 11;
+    let second: u32 = digits
+        .iter()
+        .zip(SECOND)
+        .map(|(&d, w)| u32::from(d) * w)
+        .sum::<u32>()
+        % 11;
     (second != 10).then_some(second as u8)
 }
 
@@ -60,7 +70,10 @@ fn verify_check_digit(d: &[u8; 12]) -> Result<(), IdError> {
     let first11: [u8; 11] = d[..11].try_into().expect("12 digits");
     match check_digit(&first11) {
         None => Err(IdError::NeverIssued),
-        Some(expected) if expected != d[11] => Err(IdError::CheckDigit { found: d[11], expected }),
+        Some(expected) if expected != d[11] => Err(IdError::CheckDigit {
+            found: d[11],
+            expected,
+        }),
         Some(_) => Ok(()),
     }
 }
@@ -170,11 +183,17 @@ mod tests {
     fn wrong_check_digit_names_the_expected_one() {
         assert_eq!(
             validate_iin("850314300004"),
-            Err(IdError::CheckDigit { found: 4, expected: 3 })
+            Err(IdError::CheckDigit {
+                found: 4,
+                expected: 3
+            })
         );
         assert_eq!(
             validate_bin("100440000566".replace("566", "565").as_str()),
-            Err(IdError::CheckDigit { found: 5, expected: 6 })
+            Err(IdError::CheckDigit {
+                found: 5,
+                expected: 6
+            })
         );
     }
 
@@ -197,10 +216,22 @@ mod tests {
 
     #[test]
     fn shape_and_structure() {
-        assert!(matches!(validate_iin("85031430000"), Err(IdError::Shape(_))));
-        assert!(matches!(validate_iin("8503143000031"), Err(IdError::Shape(_))));
-        assert!(matches!(validate_iin("85031430000a"), Err(IdError::Shape(_))));
-        assert!(matches!(validate_iin("８50314300003"), Err(IdError::Shape(_))));
+        assert!(matches!(
+            validate_iin("85031430000"),
+            Err(IdError::Shape(_))
+        ));
+        assert!(matches!(
+            validate_iin("8503143000031"),
+            Err(IdError::Shape(_))
+        ));
+        assert!(matches!(
+            validate_iin("85031430000a"),
+            Err(IdError::Shape(_))
+        ));
+        assert!(matches!(
+            validate_iin("８50314300003"),
+            Err(IdError::Shape(_))
+        ));
         assert_eq!(
             validate_iin(&complete("85023130000").unwrap()),
             Err(IdError::BirthDate("850231".into()))

@@ -18,4 +18,5 @@ pub mod plan;
 pub mod problem;
 pub mod registry;
 pub mod render;
+pub mod synth;
 pub mod validate;

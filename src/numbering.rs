@@ -81,7 +81,10 @@ impl FromStr for NumberFormat {
         if seqs != 1 {
             return Err(FormatError::Seq(source.to_string()));
         }
-        Ok(NumberFormat { source: source.to_string(), parts })
+        Ok(NumberFormat {
+            source: source.to_string(),
+            parts,
+        })
     }
 }
 
@@ -158,13 +161,37 @@ mod tests {
 
     #[test]
     fn rejects_formats_that_could_repeat_or_are_malformed() {
-        assert_eq!("ШХ-{year}".parse::<NumberFormat>(), Err(FormatError::Seq("ШХ-{year}".into())));
-        assert!(matches!("{seq}{seq}".parse::<NumberFormat>(), Err(FormatError::Seq(_))));
-        assert!(matches!("{seq".parse::<NumberFormat>(), Err(FormatError::Unclosed(_))));
-        assert!(matches!("{seq:5}".parse::<NumberFormat>(), Err(FormatError::Placeholder(..))));
-        assert!(matches!("{seq:00}".parse::<NumberFormat>(), Err(FormatError::Placeholder(..))));
-        assert!(matches!("{month}-{seq}".parse::<NumberFormat>(), Err(FormatError::Placeholder(..))));
-        assert!(matches!("{seq}}".parse::<NumberFormat>(), Err(FormatError::Literal(_))));
-        assert!(matches!("{seq}\n".parse::<NumberFormat>(), Err(FormatError::Literal(_))));
+        assert_eq!(
+            "ШХ-{year}".parse::<NumberFormat>(),
+            Err(FormatError::Seq("ШХ-{year}".into()))
+        );
+        assert!(matches!(
+            "{seq}{seq}".parse::<NumberFormat>(),
+            Err(FormatError::Seq(_))
+        ));
+        assert!(matches!(
+            "{seq".parse::<NumberFormat>(),
+            Err(FormatError::Unclosed(_))
+        ));
+        assert!(matches!(
+            "{seq:5}".parse::<NumberFormat>(),
+            Err(FormatError::Placeholder(..))
+        ));
+        assert!(matches!(
+            "{seq:00}".parse::<NumberFormat>(),
+            Err(FormatError::Placeholder(..))
+        ));
+        assert!(matches!(
+            "{month}-{seq}".parse::<NumberFormat>(),
+            Err(FormatError::Placeholder(..))
+        ));
+        assert!(matches!(
+            "{seq}}".parse::<NumberFormat>(),
+            Err(FormatError::Literal(_))
+        ));
+        assert!(matches!(
+            "{seq}\n".parse::<NumberFormat>(),
+            Err(FormatError::Literal(_))
+        ));
     }
 }

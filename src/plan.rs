@@ -52,7 +52,11 @@ impl Planned {
 
     /// The PDF metadata that comes from the record: identifier, creation date, creator.
     pub fn pdf_meta(&self, creator: &str) -> PdfMeta {
-        PdfMeta { ident: self.ident(), created: self.issued, creator: creator.to_string() }
+        PdfMeta {
+            ident: self.ident(),
+            created: self.issued,
+            creator: creator.to_string(),
+        }
     }
 
     /// Moves the document to position `n` of its sequence (after an earlier document of the
@@ -85,7 +89,12 @@ pub struct Plan {
 }
 
 /// The data every template receives.
-fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec, number: &str) -> Json {
+fn document_data(
+    catalogue: &Catalogue,
+    case: &ValidCase,
+    spec: &DocumentSpec,
+    number: &str,
+) -> Json {
     let service = &catalogue.services[&case.service];
     let registry = &catalogue.registries[&spec.registry];
     let authority = catalogue
@@ -111,7 +120,11 @@ fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec, n
 }
 
 /// Plans the documents of `cases` against the registries' current state.
-pub fn plan(catalogue: &Catalogue, mut cases: Vec<ValidCase>, writers: &BTreeMap<String, Writer>) -> Plan {
+pub fn plan(
+    catalogue: &Catalogue,
+    mut cases: Vec<ValidCase>,
+    writers: &BTreeMap<String, Writer>,
+) -> Plan {
     cases.sort_by(|a, b| {
         (a.decision_date, &a.id, &a.service).cmp(&(b.decision_date, &b.id, &b.service))
     });
@@ -160,7 +173,10 @@ pub fn plan(catalogue: &Catalogue, mut cases: Vec<ValidCase>, writers: &BTreeMap
             }
             let sequence = &catalogue.registries[&spec.registry].sequences[&spec.sequence];
             let code = match &sequence.code_field {
-                Some(field) => case.view[field]["code"].as_str().unwrap_or_default().to_string(),
+                Some(field) => case.view[field]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 None => String::new(),
             };
             documents.push((key, spec, code));
@@ -170,7 +186,9 @@ pub fn plan(catalogue: &Catalogue, mut cases: Vec<ValidCase>, writers: &BTreeMap
             continue;
         }
         for (key, spec, code) in documents {
-            let tail = tails.entry((spec.registry.clone(), spec.sequence.clone())).or_insert(0);
+            let tail = tails
+                .entry((spec.registry.clone(), spec.sequence.clone()))
+                .or_insert(0);
             *tail += 1;
             let mut planned = Planned {
                 key,

@@ -56,7 +56,12 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(origin: Origin, message: impl Into<String>) -> Problem {
-        Problem { origin, case_id: None, field: None, message: message.into() }
+        Problem {
+            origin,
+            case_id: None,
+            field: None,
+            message: message.into(),
+        }
     }
 
     pub fn case(mut self, id: Option<&str>) -> Problem {

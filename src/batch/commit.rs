@@ -31,12 +31,22 @@ impl<'a> Committer<'a> {
         writers: &'a mut BTreeMap<String, Writer>,
         report: &'a mut Report,
     ) -> Committer<'a> {
-        Committer { setup, config, writers, report, shifts: HashMap::new() }
+        Committer {
+            setup,
+            config,
+            writers,
+            report,
+            shifts: HashMap::new(),
+        }
     }
 
     /// Commits one document (in number order). Only I/O failures are errors; a document that
     /// cannot be rendered is reported and its number goes to the next one.
-    pub fn commit(&mut self, planned: &Planned, rendered: Result<Vec<u8>, RenderError>) -> Result<()> {
+    pub fn commit(
+        &mut self,
+        planned: &Planned,
+        rendered: Result<Vec<u8>, RenderError>,
+    ) -> Result<()> {
         let place = (planned.registry.clone(), planned.sequence.clone());
         let shift = self.shifts.get(&place).copied().unwrap_or(0);
         let (planned, rendered) = if shift == 0 {
@@ -51,9 +61,10 @@ impl<'a> Committer<'a> {
             Ok(pdf) => pdf,
             Err(err) => {
                 *self.shifts.entry(place).or_default() += 1;
-                let problem = Problem::new(planned.origin.clone(), format!("cannot be rendered: {err}"))
-                    .case(Some(&planned.key.case_id))
-                    .field(format!("document {}", planned.key.document));
+                let problem =
+                    Problem::new(planned.origin.clone(), format!("cannot be rendered: {err}"))
+                        .case(Some(&planned.key.case_id))
+                        .field(format!("document {}", planned.key.document));
                 self.report.reject(planned.origin.clone(), vec![problem]);
                 return Ok(());
             }
@@ -63,7 +74,10 @@ impl<'a> Committer<'a> {
         let file = planned.file();
         write_atomically(&output_path(&self.config.out, &file), &pdf)?;
 
-        let writer = self.writers.get_mut(&planned.registry).expect("registries were opened");
+        let writer = self
+            .writers
+            .get_mut(&planned.registry)
+            .expect("registries were opened");
         let (seq, prev) = writer.next_link();
         let (_, template) = &self.setup.templates[&planned.template];
         let meta = planned.pdf_meta(&self.config.creator);

@@ -23,8 +23,8 @@ use crate::catalogue::Catalogue;
 use crate::date::Date;
 use crate::plan::{self, Planned};
 use crate::problem::Problem;
-use crate::registry::templates::{TemplateBundle, TemplateStore};
 use crate::registry::Writer;
+use crate::registry::templates::{TemplateBundle, TemplateStore};
 use crate::render::{Engine, RenderError, Template};
 use crate::validate::{self, Validator};
 
@@ -62,7 +62,11 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub fn load(catalogue: &std::path::Path, templates: &std::path::Path, fonts: &std::path::Path) -> Result<Setup> {
+    pub fn load(
+        catalogue: &std::path::Path,
+        templates: &std::path::Path,
+        fonts: &std::path::Path,
+    ) -> Result<Setup> {
         let catalogue = Catalogue::load(catalogue)?;
         let engine = Engine::new(fonts)?;
         let mut prepared = HashMap::new();
@@ -76,7 +80,11 @@ impl Setup {
             let template = engine.template(&bundle)?;
             prepared.insert(path.to_string(), (bundle, template));
         }
-        Ok(Setup { catalogue, engine, templates: prepared })
+        Ok(Setup {
+            catalogue,
+            engine,
+            templates: prepared,
+        })
     }
 
     /// Renders a planned document, turning a panic inside the engine into an error.
@@ -84,15 +92,19 @@ impl Setup {
         let (_, template) = &self.templates[&planned.template];
         let data = crate::registry::canonical(&planned.data);
         let meta = planned.pdf_meta(creator);
-        std::panic::catch_unwind(AssertUnwindSafe(|| self.engine.render(template, data.as_bytes(), &meta)))
-            .unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("unknown panic");
-                Err(RenderError(format!("the typesetting engine failed: {message}")))
-            })
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.engine.render(template, data.as_bytes(), &meta)
+        }))
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown panic");
+            Err(RenderError(format!(
+                "the typesetting engine failed: {message}"
+            )))
+        })
     }
 }
 
@@ -111,7 +123,11 @@ pub fn run(config: &BatchConfig) -> Result<Report> {
     // Validate; a (service, id) given more than once is ambiguous, so all its copies are refused.
     let duplicated = validate::duplicates(&read.cases);
     let covers = |c: char| setup.engine.covers(c);
-    let validator = Validator { catalogue, today: config.today, covers: &covers };
+    let validator = Validator {
+        catalogue,
+        today: config.today,
+        covers: &covers,
+    };
     let checked: Vec<_> = read
         .cases
         .par_iter()
@@ -119,12 +135,20 @@ pub fn run(config: &BatchConfig) -> Result<Report> {
         .map(|(i, raw)| {
             if let Some(others) = duplicated.get(&i) {
                 let elsewhere: Vec<String> = others.iter().map(|o| o.to_string()).collect();
-                let problem = Problem::new(raw.origin(), format!("the same service and case id is also given at {}", elsewhere.join("; ")))
-                    .case(raw.id())
-                    .field("id");
+                let problem = Problem::new(
+                    raw.origin(),
+                    format!(
+                        "the same service and case id is also given at {}",
+                        elsewhere.join("; ")
+                    ),
+                )
+                .case(raw.id())
+                .field("id");
                 return Err((raw.origin(), vec![problem]));
             }
-            validator.validate(raw).map_err(|problems| (raw.origin(), problems))
+            validator
+                .validate(raw)
+                .map_err(|problems| (raw.origin(), problems))
         })
         .collect();
     report.summary.cases = checked.len();
@@ -140,7 +164,9 @@ pub fn run(config: &BatchConfig) -> Result<Report> {
     let registries: BTreeSet<&str> = valid
         .iter()
         .flat_map(|c| {
-            catalogue.services[&c.service].documents_on(c.outcome).map(|d| d.registry.as_str())
+            catalogue.services[&c.service]
+                .documents_on(c.outcome)
+                .map(|d| d.registry.as_str())
         })
         .collect();
     let mut writers = BTreeMap::new();
@@ -180,7 +206,7 @@ pub fn run(config: &BatchConfig) -> Result<Report> {
         |planned| {
             let result = setup.render(planned, &config.creator);
             let count = rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if count % EVICT_EVERY == 0 || result.is_err() {
+            if count.is_multiple_of(EVICT_EVERY) || result.is_err() {
                 typst::comemo::evict(0);
             }
             result

@@ -106,7 +106,11 @@ impl Report {
                     && last.case_id == problem.case_id
             });
             if same {
-                self.rejected.last_mut().expect("checked").problems.push(problem);
+                self.rejected
+                    .last_mut()
+                    .expect("checked")
+                    .problems
+                    .push(problem);
             } else {
                 self.reject(problem.origin.clone(), vec![problem]);
             }
@@ -115,7 +119,11 @@ impl Report {
 
     pub(super) fn reject(&mut self, origin: Origin, problems: Vec<Problem>) {
         let case_id = problems.iter().find_map(|p| p.case_id.clone());
-        self.rejected.push(Rejection { origin, case_id, problems });
+        self.rejected.push(Rejection {
+            origin,
+            case_id,
+            problems,
+        });
         self.summary.rejected = self.rejected.len();
         self.exit_code = 1;
     }
@@ -167,9 +175,17 @@ impl fmt::Display for Report {
     /// The summary printed at the end of a run; rejections are listed, one problem per line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.summary;
-        writeln!(f, "qujat batch: {} cases in {} files from {}", s.cases, s.files, self.cases)?;
+        writeln!(
+            f,
+            "qujat batch: {} cases in {} files from {}",
+            s.cases, s.files, self.cases
+        )?;
         writeln!(f, "  issued              {:>6}", s.issued)?;
-        writeln!(f, "  refused             {:>6}  (reasoned refusals issued)", s.refused)?;
+        writeln!(
+            f,
+            "  refused             {:>6}  (reasoned refusals issued)",
+            s.refused
+        )?;
         writeln!(f, "  rejected            {:>6}", s.rejected)?;
         writeln!(f, "  already registered  {:>6}", s.already_registered)?;
         for warning in &self.warnings {

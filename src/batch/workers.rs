@@ -35,7 +35,8 @@ where
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(items.len()) {
             let send = send.clone();
-            let (next, consumed, moved_on, stop, work) = (&next, &consumed, &moved_on, &stop, &work);
+            let (next, consumed, moved_on, stop, work) =
+                (&next, &consumed, &moved_on, &stop, &work);
             std::thread::Builder::new()
                 .name("qujat-render".into())
                 .stack_size(16 << 20)
@@ -50,7 +51,8 @@ where
                             done = moved_on.wait(done).expect("no thread panics holding it");
                         }
                         drop(done);
-                        if stop.load(Ordering::Relaxed) || send.send((i, work(&items[i]))).is_err() {
+                        if stop.load(Ordering::Relaxed) || send.send((i, work(&items[i]))).is_err()
+                        {
                             break;
                         }
                     }

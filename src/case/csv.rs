@@ -7,13 +7,20 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{Node, RawCase, Value};
+use super::{LineCursor, Node, RawCase, Value};
 use crate::problem::{Origin, Pos, Problem};
 
 pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>) {
-    let origin = |pos: Option<Pos>| Origin { file: file.to_path_buf(), pos };
+    let origin = |pos: Option<Pos>| Origin {
+        file: file.to_path_buf(),
+        pos,
+    };
     let first_line = text.lines().next().unwrap_or_default();
-    let delimiter = if first_line.contains(';') && !first_line.contains(',') { b';' } else { b',' };
+    let delimiter = if first_line.contains(';') && !first_line.contains(',') {
+        b';'
+    } else {
+        b','
+    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
@@ -23,7 +30,13 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
     let headers = match reader.headers() {
         Ok(headers) => headers.clone(),
         Err(err) => {
-            return (vec![], vec![Problem::new(origin(Some(Pos::Row(1))), format!("bad header: {err}"))]);
+            return (
+                vec![],
+                vec![Problem::new(
+                    origin(Some(Pos::Row(1))),
+                    format!("bad header: {err}"),
+                )],
+            );
         }
     };
     let mut paths: Vec<Vec<&str>> = Vec::new();
@@ -39,8 +52,11 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
             ));
         } else if headers.iter().take(i).any(|h| h.trim() == header) {
             header_problems.push(
-                Problem::new(origin(Some(Pos::Row(1))), format!("column {column} repeats {header:?}"))
-                    .field(header),
+                Problem::new(
+                    origin(Some(Pos::Row(1))),
+                    format!("column {column} repeats {header:?}"),
+                )
+                .field(header),
             );
         }
         paths.push(path);
@@ -58,13 +74,18 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
 
     let mut cases = Vec::new();
     let mut problems = Vec::new();
+    let mut lines = LineCursor::new(text);
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
             Err(err) => {
-                let pos = err.position().map(|p| Pos::Row(line_of(text, p.byte())));
+                let pos = err
+                    .position()
+                    .map(|p| Pos::Row(record_line(&mut lines, text, p.byte())));
                 let message = match err.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => format!(
                         "the row has {len} cells but the header has {expected_len} \
                          (a stray delimiter or quote?)"
                     ),
@@ -74,30 +95,40 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
                 continue;
             }
         };
-        let pos = Pos::Row(line_of(text, record.position().map_or(0, |p| p.byte())));
+        let pos = Pos::Row(record_line(
+            &mut lines,
+            text,
+            record.position().map_or(0, |p| p.byte()),
+        ));
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue;
         }
-        let mut tree = Node { pos, value: Value::Map(Vec::new()) };
+        let mut tree = Node {
+            pos,
+            value: Value::Map(Vec::new()),
+        };
         for (path, cell) in paths.iter().zip(record.iter()) {
             if !cell.trim().is_empty() {
                 insert(&mut tree, path, cell, pos);
             }
         }
-        cases.push(RawCase { file: file.clone(), tree });
+        cases.push(RawCase {
+            file: file.clone(),
+            tree,
+        });
     }
     (cases, problems)
 }
 
-/// The 1-based line a record starting at a byte offset is on. The csv crate places a record
-/// at the blank lines before it (and its own line count skips them), so those are stepped over.
-fn line_of(text: &str, byte: u64) -> u64 {
+/// The line a record starting at `byte` is on. The csv crate places a record at the blank lines
+/// before it (and its own line count skips them), so those are stepped over.
+fn record_line(lines: &mut LineCursor<'_>, text: &str, byte: u64) -> u64 {
     let bytes = text.as_bytes();
-    let mut end = (byte as usize).min(bytes.len());
-    while end < bytes.len() && matches!(bytes[end], b'\n' | b'\r') {
-        end += 1;
+    let mut start = (byte as usize).min(bytes.len());
+    while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
+        start += 1;
     }
-    1 + bytes[..end].iter().filter(|&&b| b == b'\n').count() as u64
+    lines.line_at(start)
 }
 
 /// Puts `text` at `path` in the tree, creating the groups on the way.
@@ -107,14 +138,29 @@ fn insert(node: &mut Node, path: &[&str], text: &str, pos: Pos) {
     };
     let (first, rest) = path.split_first().expect("paths are never empty");
     if rest.is_empty() {
-        let leaf = Node { pos, value: Value::Text { text: text.to_string(), lang: None } };
+        let leaf = Node {
+            pos,
+            value: Value::Text {
+                text: text.to_string(),
+                lang: None,
+            },
+        };
         entries.push((first.to_string(), leaf));
         return;
     }
-    let index = match entries.iter().position(|(name, n)| name == first && matches!(n.value, Value::Map(_))) {
+    let index = match entries
+        .iter()
+        .position(|(name, n)| name == first && matches!(n.value, Value::Map(_)))
+    {
         Some(index) => index,
         None => {
-            entries.push((first.to_string(), Node { pos, value: Value::Map(Vec::new()) }));
+            entries.push((
+                first.to_string(),
+                Node {
+                    pos,
+                    value: Value::Map(Vec::new()),
+                },
+            ));
             entries.len() - 1
         }
     };
@@ -141,9 +187,15 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(cases.len(), 3);
         assert_eq!(cases[0].tree.pos, Pos::Row(2));
-        assert_eq!(cases[0].tree.text_at("applicant.name.ru"), Some("ТОО «Алаш»"));
+        assert_eq!(
+            cases[0].tree.text_at("applicant.name.ru"),
+            Some("ТОО «Алаш»")
+        );
         assert_eq!(cases[0].tree.text_at("title"), Some("Жас, Алаш"));
-        assert_eq!(cases[0].tree.text_at("decision.reasons.1.kk"), Some("Себеп"));
+        assert_eq!(
+            cases[0].tree.text_at("decision.reasons.1.kk"),
+            Some("Себеп")
+        );
         assert_eq!(cases[1].tree.pos, Pos::Row(4));
         assert!(cases[1].tree.at_path("decision").is_empty());
         assert_eq!(cases[2].tree.pos, Pos::Row(6));
@@ -162,7 +214,11 @@ mod tests {
         assert_eq!(cases.len(), 1);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].origin.pos, Some(Pos::Row(2)));
-        assert!(problems[0].message.contains("1 cells"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("1 cells"),
+            "{}",
+            problems[0].message
+        );
     }
 
     #[test]

@@ -44,7 +44,10 @@ impl Node {
 
     /// All children named `name`, in file order.
     pub fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
-        self.entries().iter().filter(move |(n, _)| n == name).map(|(_, node)| node)
+        self.entries()
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, node)| node)
     }
 
     /// The nodes at a dotted path (`applicant.name`), following every repetition.
@@ -53,7 +56,12 @@ impl Node {
         for segment in path.split('.') {
             nodes = nodes
                 .into_iter()
-                .flat_map(|n| n.entries().iter().filter(|(k, _)| k == segment).map(|(_, c)| c))
+                .flat_map(|n| {
+                    n.entries()
+                        .iter()
+                        .filter(|(k, _)| k == segment)
+                        .map(|(_, c)| c)
+                })
                 .collect();
         }
         nodes
@@ -77,12 +85,47 @@ pub struct RawCase {
 
 impl RawCase {
     pub fn origin(&self) -> Origin {
-        Origin { file: self.file.to_path_buf(), pos: Some(self.tree.pos) }
+        Origin {
+            file: self.file.to_path_buf(),
+            pos: Some(self.tree.pos),
+        }
     }
 
     /// The case id as given, for locating problems before the id itself is checked.
     pub fn id(&self) -> Option<&str> {
         self.tree.text_at("id")
+    }
+}
+
+/// Turns byte offsets into 1-based line numbers. Offsets usually come in increasing order, so
+/// the text is scanned once, not once per lookup.
+pub(crate) struct LineCursor<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCursor<'a> {
+    pub fn new(text: &'a str) -> LineCursor<'a> {
+        LineCursor {
+            bytes: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    pub fn line_at(&mut self, offset: usize) -> u64 {
+        let offset = offset.min(self.bytes.len());
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        self.line += self.bytes[self.offset..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.offset = offset;
+        self.line
     }
 }
 
@@ -123,7 +166,10 @@ pub fn read_dir(dir: &Path) -> Read {
             Err(err) => {
                 let path = err.path().unwrap_or(dir).to_path_buf();
                 read.problems.push(Problem::new(
-                    Origin { file: path, pos: None },
+                    Origin {
+                        file: path,
+                        pos: None,
+                    },
                     format!("cannot read: {err}"),
                 ));
                 continue;
@@ -132,7 +178,9 @@ pub fn read_dir(dir: &Path) -> Read {
         if !entry.file_type().is_file() {
             continue;
         }
-        let Some(format) = format_of(entry.path()) else { continue };
+        let Some(format) = format_of(entry.path()) else {
+            continue;
+        };
         let shown: PathBuf = entry
             .path()
             .strip_prefix(display_base)
@@ -140,11 +188,15 @@ pub fn read_dir(dir: &Path) -> Read {
             .to_path_buf();
         read.files += 1;
         let file: Arc<Path> = Arc::from(shown.as_path());
-        let origin = Origin { file: shown.clone(), pos: None };
+        let origin = Origin {
+            file: shown.clone(),
+            pos: None,
+        };
         let bytes = match std::fs::read(entry.path()) {
             Ok(bytes) => bytes,
             Err(err) => {
-                read.problems.push(Problem::new(origin, format!("cannot read: {err}")));
+                read.problems
+                    .push(Problem::new(origin, format!("cannot read: {err}")));
                 continue;
             }
         };
@@ -157,7 +209,10 @@ pub fn read_dir(dir: &Path) -> Read {
 
 /// Reads one file's bytes as the given format.
 pub fn read_bytes(file: &Arc<Path>, format: &str, bytes: &[u8]) -> (Vec<RawCase>, Vec<Problem>) {
-    let origin = || Origin { file: file.to_path_buf(), pos: None };
+    let origin = || Origin {
+        file: file.to_path_buf(),
+        pos: None,
+    };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return (vec![], vec![Problem::new(origin(), "the file is empty")]);
     }
@@ -171,7 +226,10 @@ pub fn read_bytes(file: &Arc<Path>, format: &str, bytes: &[u8]) -> (Vec<RawCase>
     if text.contains('\0') {
         return (
             vec![],
-            vec![Problem::new(origin(), "the file holds NUL bytes: it is binary, not a case file")],
+            vec![Problem::new(
+                origin(),
+                "the file holds NUL bytes: it is binary, not a case file",
+            )],
         );
     }
     match format {
@@ -214,7 +272,15 @@ mod tests {
         let file: Arc<Path> = Arc::from(Path::new("x.csv"));
         // "id,Алаш" with the Cyrillic in Windows-1251.
         let (_, problems) = read_bytes(&file, "csv", b"id,service\nA1,\xC0\xEB\xE0\xF8\n");
-        assert!(problems[0].message.contains("Windows-1251"), "{}", problems[0].message);
-        assert!(problems[0].message.contains("line 2"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("Windows-1251"),
+            "{}",
+            problems[0].message
+        );
+        assert!(
+            problems[0].message.contains("line 2"),
+            "{}",
+            problems[0].message
+        );
     }
 }

@@ -9,11 +9,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
-use quick_xml::XmlVersion;
 
-use super::{Node, RawCase, Value};
+use super::{LineCursor, Node, RawCase, Value};
 use crate::problem::{Origin, Pos, Problem};
 
 /// No case needs more levels than this (cases › case › list › item › field › language).
@@ -28,34 +28,14 @@ struct Frame {
     text: String,
 }
 
-/// Turns byte offsets into line numbers, moving forward through the text.
-struct Lines<'a> {
-    text: &'a str,
-    offset: usize,
-    line: u64,
-}
-
-impl Lines<'_> {
-    fn line_at(&mut self, offset: usize) -> u64 {
-        let offset = offset.min(self.text.len());
-        if offset < self.offset {
-            self.offset = 0;
-            self.line = 1;
-        }
-        self.line += self.text.as_bytes()[self.offset..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        self.offset = offset;
-        self.line
-    }
-}
-
 pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>) {
     let mut cases = Vec::new();
     let mut problems = Vec::new();
-    let at = |line: u64| Origin { file: file.to_path_buf(), pos: Some(Pos::Line(line)) };
-    let mut lines = Lines { text, offset: 0, line: 1 };
+    let at = |line: u64| Origin {
+        file: file.to_path_buf(),
+        pos: Some(Pos::Line(line)),
+    };
+    let mut lines = LineCursor::new(text);
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     reader.config_mut().check_comments = true;
@@ -79,12 +59,12 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
         let fatal = |message: String| (Vec::new(), vec![Problem::new(at(line), message)]);
         match event {
             Event::Decl(decl) => {
-                if let Some(Ok(encoding)) = decl.encoding() {
-                    if !encoding.eq_ignore_ascii_case("utf-8") {
-                        return fatal(format!(
-                            "the file declares encoding {encoding:?}; only UTF-8 is read"
-                        ));
-                    }
+                if let Some(Ok(encoding)) = decl.encoding()
+                    && !encoding.eq_ignore_ascii_case("utf-8")
+                {
+                    return fatal(format!(
+                        "the file declares encoding {encoding:?}; only UTF-8 is read"
+                    ));
                 }
             }
             Event::DocType(_) => {
@@ -95,9 +75,7 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
                 );
             }
             Event::PI(_) | Event::Comment(_) => {}
-            Event::Start(element) | Event::Empty(element)
-                if stack.is_empty() && root_seen =>
-            {
+            Event::Start(element) | Event::Empty(element) if stack.is_empty() && root_seen => {
                 let _ = element;
                 return fatal("more than one root element".to_string());
             }
@@ -189,17 +167,34 @@ fn open(
     case_problems: &mut Vec<Problem>,
     file: &Arc<Path>,
 ) -> Result<Frame, Problem> {
-    let origin = Origin { file: file.to_path_buf(), pos: Some(Pos::Line(line)) };
+    let origin = Origin {
+        file: file.to_path_buf(),
+        pos: Some(Pos::Line(line)),
+    };
     let name = element.name().as_ref().to_string();
-    let mut frame = Frame { name, pos: Pos::Line(line), lang: None, entries: Vec::new(), text: String::new() };
+    let mut frame = Frame {
+        name,
+        pos: Pos::Line(line),
+        lang: None,
+        entries: Vec::new(),
+        text: String::new(),
+    };
     for attribute in element.attributes() {
         let attribute = attribute.map_err(|err| {
-            Problem::new(origin.clone(), format!("malformed attribute in <{}>: {err}", frame.name))
+            Problem::new(
+                origin.clone(),
+                format!("malformed attribute in <{}>: {err}", frame.name),
+            )
         })?;
         let key = attribute.key.as_ref().to_string();
-        let value = attribute.normalized_value(XmlVersion::Implicit1_0).map_err(|err| {
-            Problem::new(origin.clone(), format!("attribute {key:?} of <{}>: {err}", frame.name))
-        })?;
+        let value = attribute
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|err| {
+                Problem::new(
+                    origin.clone(),
+                    format!("attribute {key:?} of <{}>: {err}", frame.name),
+                )
+            })?;
         if key == "xmlns" || key.starts_with("xmlns:") {
             continue;
         }
@@ -216,7 +211,10 @@ fn open(
         }
         let node = Node {
             pos: Pos::Line(line),
-            value: Value::Text { text: value.into_owned(), lang: None },
+            value: Value::Text {
+                text: value.into_owned(),
+                lang: None,
+            },
         };
         frame.entries.push((key, node));
     }
@@ -232,8 +230,13 @@ fn close(
     root_seen: &mut bool,
     file: &Arc<Path>,
 ) {
-    let frame = stack.pop().expect("an end event always closes an open element");
-    let origin = Origin { file: file.to_path_buf(), pos: Some(frame.pos) };
+    let frame = stack
+        .pop()
+        .expect("an end event always closes an open element");
+    let origin = Origin {
+        file: file.to_path_buf(),
+        pos: Some(frame.pos),
+    };
     let structured = !frame.entries.is_empty();
     let node = if structured {
         if !frame.text.trim().is_empty() {
@@ -251,26 +254,44 @@ fn close(
         }
         if frame.lang.is_some() {
             case_problems.push(
-                Problem::new(origin.clone(), format!("lang= belongs on a text element, not <{}>", frame.name))
-                    .field(frame.name.clone()),
+                Problem::new(
+                    origin.clone(),
+                    format!("lang= belongs on a text element, not <{}>", frame.name),
+                )
+                .field(frame.name.clone()),
             );
         }
-        Node { pos: frame.pos, value: Value::Map(frame.entries) }
+        Node {
+            pos: frame.pos,
+            value: Value::Map(frame.entries),
+        }
     } else {
-        Node { pos: frame.pos, value: Value::Text { text: frame.text, lang: frame.lang } }
+        Node {
+            pos: frame.pos,
+            value: Value::Text {
+                text: frame.text,
+                lang: frame.lang,
+            },
+        }
     };
 
     let in_cases = stack.len() == 1 && stack[0].name == "cases";
     if stack.is_empty() && frame.name == "cases" {
         *root_seen = true;
-        if let Value::Text { text, .. } = &node.value {
-            if !text.trim().is_empty() {
-                problems.push(Problem::new(origin, "<cases> holds text instead of <case> elements"));
-            }
+        if let Value::Text { text, .. } = &node.value
+            && !text.trim().is_empty()
+        {
+            problems.push(Problem::new(
+                origin,
+                "<cases> holds text instead of <case> elements",
+            ));
         }
     } else if (stack.is_empty() || in_cases) && frame.name == "case" {
         *root_seen |= stack.is_empty();
-        let case = RawCase { file: file.clone(), tree: node };
+        let case = RawCase {
+            file: file.clone(),
+            tree: node,
+        };
         if case_problems.is_empty() {
             cases.push(case);
         } else {
@@ -281,12 +302,18 @@ fn close(
         *root_seen = true;
         problems.push(Problem::new(
             origin,
-            format!("the root element must be <cases> or <case>, not <{}>", frame.name),
+            format!(
+                "the root element must be <cases> or <case>, not <{}>",
+                frame.name
+            ),
         ));
     } else if in_cases {
         problems.push(Problem::new(
             origin,
-            format!("<cases> may only hold <case> elements, not <{}>", frame.name),
+            format!(
+                "<cases> may only hold <case> elements, not <{}>",
+                frame.name
+            ),
         ));
         case_problems.clear();
     } else {
@@ -332,7 +359,10 @@ mod tests {
         assert_eq!(names.len(), 2);
         assert_eq!(
             names[1].value,
-            Value::Text { text: "ТОО «Алаш»".into(), lang: Some("ru".into()) }
+            Value::Text {
+                text: "ТОО «Алаш»".into(),
+                lang: Some("ru".into())
+            }
         );
         assert_eq!(names[1].pos, Pos::Line(6));
         assert_eq!(tree.at_path("decision.reasons")[0].entries().len(), 2);
@@ -357,20 +387,31 @@ mod tests {
         assert!(problems[0].message.contains("DOCTYPE"));
         assert_eq!(problems[0].origin.pos, Some(Pos::Line(2)));
 
-        let (cases, problems) = parse("<cases>\n<case id=\"A\"><title>&xxe;</title></case></cases>");
+        let (cases, problems) =
+            parse("<cases>\n<case id=\"A\"><title>&xxe;</title></case></cases>");
         assert!(cases.is_empty());
-        assert!(problems[0].message.contains("undefined entity &xxe;"), "{problems:?}");
+        assert!(
+            problems[0].message.contains("undefined entity &xxe;"),
+            "{problems:?}"
+        );
     }
 
     #[test]
     fn malformed_xml_is_located() {
-        let (cases, problems) = parse("<cases>\n<case id=\"A\">\n<title>T</titel>\n</case></cases>");
+        let (cases, problems) =
+            parse("<cases>\n<case id=\"A\">\n<title>T</titel>\n</case></cases>");
         assert!(cases.is_empty());
-        assert!(problems[0].message.starts_with("malformed XML"), "{problems:?}");
+        assert!(
+            problems[0].message.starts_with("malformed XML"),
+            "{problems:?}"
+        );
         assert_eq!(problems[0].origin.pos, Some(Pos::Line(3)));
 
         let (_, problems) = parse("<cases><case id=\"A\">");
-        assert!(problems[0].message.contains("end of file") || problems[0].message.contains("malformed"));
+        assert!(
+            problems[0].message.contains("end of file")
+                || problems[0].message.contains("malformed")
+        );
     }
 
     #[test]
@@ -403,7 +444,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused() {
-        let deep = format!("<cases><case>{}{}</case></cases>", "<a>".repeat(50), "</a>".repeat(50));
+        let deep = format!(
+            "<cases><case>{}{}</case></cases>",
+            "<a>".repeat(50),
+            "</a>".repeat(50)
+        );
         let (cases, problems) = parse(&deep);
         assert!(cases.is_empty());
         assert!(problems[0].message.contains("deeper"));

@@ -132,7 +132,8 @@ impl Fields {
                 !path.is_empty()
                     && path.split('.').all(|s| {
                         !s.is_empty()
-                            && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+                            && s.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
                             && !s.bytes().all(|b| b.is_ascii_digit())
                     }),
                 "field path {path:?} must be dotted lower-case words (a-z, 0-9, _)"
@@ -174,7 +175,10 @@ impl Fields {
             }
             if let Some(when) = &spec.when {
                 let Some(target) = lookup(&when.field) else {
-                    bail!("field {path:?}: `when` refers to unknown field {:?}", when.field);
+                    bail!(
+                        "field {path:?}: `when` refers to unknown field {:?}",
+                        when.field
+                    );
                 };
                 ensure!(
                     matches!(target.kind, FieldType::Choice | FieldType::Outcome),

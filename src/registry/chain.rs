@@ -16,7 +16,11 @@ pub struct Chain {
 
 impl Default for Chain {
     fn default() -> Chain {
-        Chain { len: 0, last_hash: GENESIS.to_string(), tails: BTreeMap::new() }
+        Chain {
+            len: 0,
+            last_hash: GENESIS.to_string(),
+            tails: BTreeMap::new(),
+        }
     }
 }
 
@@ -24,12 +28,20 @@ impl Default for Chain {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {
     #[error("line {line} (record {expected_seq}): {error}")]
-    Line { line: u64, expected_seq: u64, error: LineError },
+    Line {
+        line: u64,
+        expected_seq: u64,
+        error: LineError,
+    },
     #[error(
         "line {line}: record {found} stands where record {expected} should (a record was \
          deleted, inserted or moved)"
     )]
-    Seq { line: u64, expected: u64, found: u64 },
+    Seq {
+        line: u64,
+        expected: u64,
+        found: u64,
+    },
     #[error(
         "line {line} (record {seq}): its prev does not name the record before it (records \
          were reordered or replaced)"
@@ -39,7 +51,13 @@ pub enum ChainError {
         "line {line} (record {seq}): number {found} of sequence {sequence:?} follows {tail} \
          (numbers must be gapless)"
     )]
-    Gap { line: u64, seq: u64, sequence: String, tail: u64, found: u64 },
+    Gap {
+        line: u64,
+        seq: u64,
+        sequence: String,
+        tail: u64,
+        found: u64,
+    },
 }
 
 impl ChainError {
@@ -64,10 +82,17 @@ impl Chain {
             error,
         })?;
         if record.seq != expected_seq {
-            return Err(ChainError::Seq { line: line.number, expected: expected_seq, found: record.seq });
+            return Err(ChainError::Seq {
+                line: line.number,
+                expected: expected_seq,
+                found: record.seq,
+            });
         }
         if record.prev != self.last_hash {
-            return Err(ChainError::Prev { line: line.number, seq: record.seq });
+            return Err(ChainError::Prev {
+                line: line.number,
+                seq: record.seq,
+            });
         }
         let Entry::Document(doc) = &record.entry;
         let tail = self.tails.get(&doc.sequence).copied().unwrap_or(0);
@@ -132,7 +157,11 @@ mod tests {
     fn verify(lines: &[String]) -> Result<Chain, ChainError> {
         let mut chain = Chain::default();
         for (i, text) in lines.iter().enumerate() {
-            let line = Line { number: i as u64 + 1, offset: 0, bytes: text.as_bytes().to_vec() };
+            let line = Line {
+                number: i as u64 + 1,
+                offset: 0,
+                bytes: text.as_bytes().to_vec(),
+            };
             chain.push(&line)?;
         }
         Ok(chain)
@@ -151,21 +180,45 @@ mod tests {
         let mut lines = records(6);
         lines[3] = lines[3].replace("MR-4", "MR-9");
         let err = verify(&lines).unwrap_err();
-        assert!(matches!(err, ChainError::Line { line: 4, error: LineError::Hash, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                ChainError::Line {
+                    line: 4,
+                    error: LineError::Hash,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_deleted_record_is_named() {
         let mut lines = records(6);
         lines.remove(2);
-        assert_eq!(verify(&lines).unwrap_err(), ChainError::Seq { line: 3, expected: 3, found: 4 });
+        assert_eq!(
+            verify(&lines).unwrap_err(),
+            ChainError::Seq {
+                line: 3,
+                expected: 3,
+                found: 4
+            }
+        );
     }
 
     #[test]
     fn a_swapped_pair_is_named() {
         let mut lines = records(6);
         lines.swap(1, 2);
-        assert_eq!(verify(&lines).unwrap_err(), ChainError::Seq { line: 2, expected: 2, found: 3 });
+        assert_eq!(
+            verify(&lines).unwrap_err(),
+            ChainError::Seq {
+                line: 2,
+                expected: 2,
+                found: 3
+            }
+        );
     }
 
     #[test]
@@ -176,7 +229,10 @@ mod tests {
         let Entry::Document(doc) = &mut record.entry;
         doc.number = "99999-Г".into();
         lines[2] = to_line(&record).0.trim_end().to_string();
-        assert_eq!(verify(&lines).unwrap_err(), ChainError::Prev { line: 4, seq: 4 });
+        assert_eq!(
+            verify(&lines).unwrap_err(),
+            ChainError::Prev { line: 4, seq: 4 }
+        );
     }
 
     #[test]
@@ -191,6 +247,14 @@ mod tests {
             prev = hash;
             lines.push(line.trim_end().to_string());
         }
-        assert!(matches!(verify(&lines).unwrap_err(), ChainError::Gap { line: 2, tail: 1, found: 3, .. }));
+        assert!(matches!(
+            verify(&lines).unwrap_err(),
+            ChainError::Gap {
+                line: 2,
+                tail: 1,
+                found: 3,
+                ..
+            }
+        ));
     }
 }

@@ -35,7 +35,9 @@ pub struct Recovery {
 
 impl Journal {
     pub fn new(dir: &Path) -> Journal {
-        Journal { dir: dir.to_path_buf() }
+        Journal {
+            dir: dir.to_path_buf(),
+        }
     }
 
     pub fn path(&self) -> PathBuf {
@@ -74,7 +76,8 @@ impl Journal {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(std::fs::TryLockError::Error(err)) => {
-                    return Err(err).with_context(|| format!("cannot lock {}", lock_path.display()));
+                    return Err(err)
+                        .with_context(|| format!("cannot lock {}", lock_path.display()));
                 }
             }
         }
@@ -84,7 +87,10 @@ impl Journal {
             .append(true)
             .open(self.path())
             .with_context(|| format!("cannot open journal {}", self.path().display()))?;
-        Ok(WriterLock { _file: file, journal })
+        Ok(WriterLock {
+            _file: file,
+            journal,
+        })
     }
 
     /// Cuts off an incomplete last line (a write the machine did not finish), keeping every
@@ -119,7 +125,10 @@ impl Journal {
         file.set_len(keep)
             .with_context(|| format!("cannot truncate {}", self.path().display()))?;
         file.sync_all()?;
-        Ok(Some(Recovery { dropped_bytes: len - keep, kept_bytes: keep }))
+        Ok(Some(Recovery {
+            dropped_bytes: len - keep,
+            kept_bytes: keep,
+        }))
     }
 
     /// Appends whole lines (each ending in `\n`) and makes them durable before returning.
@@ -142,7 +151,12 @@ impl Journal {
                 return Err(err).with_context(|| format!("cannot read {}", path.display()));
             }
         };
-        Ok(Lines { reader, path, number: 0, offset: 0 })
+        Ok(Lines {
+            reader,
+            path,
+            number: 0,
+            offset: 0,
+        })
     }
 }
 
@@ -181,7 +195,11 @@ impl Iterator for Lines {
             Ok(n) => {
                 bytes.pop();
                 self.number += 1;
-                let line = Line { number: self.number, offset: self.offset, bytes };
+                let line = Line {
+                    number: self.number,
+                    offset: self.offset,
+                    bytes,
+                };
                 self.offset += n as u64;
                 Some(Ok(line))
             }
@@ -226,7 +244,13 @@ mod tests {
         assert_eq!((lines[1].number, lines[1].offset), (2, 4));
 
         let recovery = journal.recover(&mut lock).unwrap();
-        assert_eq!(recovery, Some(Recovery { dropped_bytes: 3, kept_bytes: 8 }));
+        assert_eq!(
+            recovery,
+            Some(Recovery {
+                dropped_bytes: 3,
+                kept_bytes: 8
+            })
+        );
         assert_eq!(std::fs::read(journal.path()).unwrap(), b"one\ntwo\n");
         assert_eq!(journal.recover(&mut lock).unwrap(), None);
         journal.append(&mut lock, b"three\n").unwrap();

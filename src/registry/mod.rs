@@ -65,9 +65,12 @@ impl Writer {
         let mut index = HashMap::new();
         for line in journal.lines()? {
             let line = line?;
-            let record = chain
-                .push(&line)
-                .with_context(|| format!("registry {code:?} ({}) is damaged", journal.path().display()))?;
+            let record = chain.push(&line).with_context(|| {
+                format!(
+                    "registry {code:?} ({}) is damaged",
+                    journal.path().display()
+                )
+            })?;
             if let Some(doc) = record.document() {
                 let key = Key {
                     service: doc.service.clone(),
@@ -85,7 +88,14 @@ impl Writer {
                 );
             }
         }
-        Ok(Writer { code: code.to_string(), journal, lock, chain, index, recovery })
+        Ok(Writer {
+            code: code.to_string(),
+            journal,
+            lock,
+            chain,
+            index,
+            recovery,
+        })
     }
 
     /// The registered document under `key`, if any.
@@ -108,9 +118,14 @@ impl Writer {
     pub fn append(&mut self, record: &Record) -> Result<()> {
         let (line, _) = to_line(record);
         // Check it against the chain before anything is written.
-        let parsed = Line { number: self.chain.len() + 1, offset: 0, bytes: line.trim_end().as_bytes().to_vec() };
+        let parsed = Line {
+            number: self.chain.len() + 1,
+            offset: 0,
+            bytes: line.trim_end().as_bytes().to_vec(),
+        };
         let mut next = self.chain.clone();
-        next.push(&parsed).context("refusing to append a record that breaks the chain")?;
+        next.push(&parsed)
+            .context("refusing to append a record that breaks the chain")?;
         self.journal.append(&mut self.lock, line.as_bytes())?;
         self.chain = next;
         if let Some(doc) = record.document() {

@@ -135,14 +135,19 @@ pub enum LineError {
 /// Splits a line (without its newline) into its hash and the hashed record bytes, checking the
 /// hash. Cheap: it parses nothing.
 pub fn split_line(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
-    let rest = line.strip_prefix(LINE_HEAD).ok_or(LineError::Shape("must start with {\"hash\":\""))?;
+    let rest = line
+        .strip_prefix(LINE_HEAD)
+        .ok_or(LineError::Shape("must start with {\"hash\":\""))?;
     if rest.len() < 64 + LINE_MID.len() + 1 {
         return Err(LineError::Shape("too short"));
     }
     let (hash, rest) = rest.split_at(64);
     let hash = std::str::from_utf8(hash)
         .ok()
-        .filter(|h| h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
         .ok_or(LineError::Shape("hash must be 64 lower-case hex digits"))?;
     let body = rest
         .strip_prefix(LINE_MID)
@@ -157,7 +162,8 @@ pub fn split_line(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
 /// Reads a line fully: hash, record, and that the record is in canonical form.
 pub fn parse_line(line: &[u8]) -> Result<(String, Record), LineError> {
     let (hash, body) = split_line(line)?;
-    let record: Record = serde_json::from_slice(body).map_err(|e| LineError::Json(e.to_string()))?;
+    let record: Record =
+        serde_json::from_slice(body).map_err(|e| LineError::Json(e.to_string()))?;
     if record.canonical().as_bytes() != body {
         return Err(LineError::NotCanonical);
     }
@@ -214,7 +220,10 @@ pub(crate) mod tests {
     fn canonical_form_sorts_keys_at_every_level() {
         let text = sample(1, GENESIS).canonical();
         assert!(text.starts_with("{\"case_hash\":"), "{text}");
-        assert!(text.contains("\"a\":{\"y\":\"ү\",\"z\":1},\"b\":[1,2]"), "{text}");
+        assert!(
+            text.contains("\"a\":{\"y\":\"ү\",\"z\":1},\"b\":[1,2]"),
+            "{text}"
+        );
         assert!(!text.contains(": ") && !text.contains(", "));
     }
 
@@ -226,7 +235,10 @@ pub(crate) mod tests {
         assert_eq!(parse_line(edited.as_bytes()).unwrap_err(), LineError::Hash);
         let spaced = line.replacen("\"seq\":1", "\"seq\": 1", 1);
         assert_eq!(parse_line(spaced.as_bytes()).unwrap_err(), LineError::Hash);
-        assert_eq!(parse_line(&line.as_bytes()[..line.len() - 1]).unwrap_err(), LineError::Hash);
+        assert_eq!(
+            parse_line(&line.as_bytes()[..line.len() - 1]).unwrap_err(),
+            LineError::Hash
+        );
         assert!(matches!(parse_line(b"garbage"), Err(LineError::Shape(_))));
     }
 
@@ -235,7 +247,13 @@ pub(crate) mod tests {
         let record = sample(1, GENESIS);
         let pretty = serde_json::to_string_pretty(&serde_json::to_value(&record).unwrap()).unwrap();
         let pretty = pretty.replace('\n', "");
-        let line = format!("{{\"hash\":\"{}\",\"record\":{pretty}}}", sha256_hex(pretty.as_bytes()));
-        assert_eq!(parse_line(line.as_bytes()).unwrap_err(), LineError::NotCanonical);
+        let line = format!(
+            "{{\"hash\":\"{}\",\"record\":{pretty}}}",
+            sha256_hex(pretty.as_bytes())
+        );
+        assert_eq!(
+            parse_line(line.as_bytes()).unwrap_err(),
+            LineError::NotCanonical
+        );
     }
 }

@@ -42,18 +42,29 @@ impl TemplateBundle {
                 if !entry.file_type().is_file() {
                     continue;
                 }
-                let relative = entry.path().strip_prefix(dir).expect("under the templates folder");
+                let relative = entry
+                    .path()
+                    .strip_prefix(dir)
+                    .expect("under the templates folder");
                 let name = relative
                     .to_str()
-                    .with_context(|| format!("template file name {} is not UTF-8", relative.display()))?
+                    .with_context(|| {
+                        format!("template file name {} is not UTF-8", relative.display())
+                    })?
                     .replace('\\', "/");
                 let text = std::fs::read_to_string(entry.path()).with_context(|| {
-                    format!("cannot read template file {} (templates are UTF-8 text)", entry.path().display())
+                    format!(
+                        "cannot read template file {} (templates are UTF-8 text)",
+                        entry.path().display()
+                    )
                 })?;
                 files.insert(name, text);
             }
         }
-        Ok(TemplateBundle { main: main.to_string(), files })
+        Ok(TemplateBundle {
+            main: main.to_string(),
+            files,
+        })
     }
 
     /// The bundle's canonical JSON, whose SHA-256 is its version.
@@ -74,7 +85,9 @@ pub struct TemplateStore {
 
 impl TemplateStore {
     pub fn new(registry_root: &Path) -> TemplateStore {
-        TemplateStore { dir: registry_root.join("templates") }
+        TemplateStore {
+            dir: registry_root.join("templates"),
+        }
     }
 
     fn path(&self, version: &str) -> PathBuf {
@@ -111,7 +124,10 @@ impl TemplateStore {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                bail!("template version {version} is not kept in {}", self.dir.display())
+                bail!(
+                    "template version {version} is not kept in {}",
+                    self.dir.display()
+                )
             }
             Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
         };
@@ -137,7 +153,10 @@ mod tests {
         std::fs::write(templates.path().join("media/c.typ"), "v1").unwrap();
         std::fs::write(templates.path().join("media/other.typ"), "not part of c").unwrap();
         let v1 = TemplateBundle::collect(templates.path(), "media/c.typ").unwrap();
-        assert_eq!(v1.files.keys().collect::<Vec<_>>(), ["lib/a.typ", "media/c.typ"]);
+        assert_eq!(
+            v1.files.keys().collect::<Vec<_>>(),
+            ["lib/a.typ", "media/c.typ"]
+        );
 
         let registry = tempfile::tempdir().unwrap();
         let store = TemplateStore::new(registry.path());
@@ -152,7 +171,19 @@ mod tests {
         assert_eq!(store.load(&h2).unwrap(), v2);
 
         std::fs::write(registry.path().join(format!("templates/{h1}.json")), "{}").unwrap();
-        assert!(store.load(&h1).unwrap_err().to_string().contains("does not match"));
-        assert!(store.load(&"0".repeat(64)).unwrap_err().to_string().contains("not kept"));
+        assert!(
+            store
+                .load(&h1)
+                .unwrap_err()
+                .to_string()
+                .contains("does not match")
+        );
+        assert!(
+            store
+                .load(&"0".repeat(64))
+                .unwrap_err()
+                .to_string()
+                .contains("not kept")
+        );
     }
 }

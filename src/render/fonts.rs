@@ -27,17 +27,22 @@ impl Fonts {
             .with_context(|| format!("cannot read the fonts folder {}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
-                p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "ttf" | "otf" | "ttc"))
+                p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    matches!(e.to_ascii_lowercase().as_str(), "ttf" | "otf" | "ttc")
+                })
             })
             .collect();
         paths.sort();
-        ensure!(!paths.is_empty(), "no font files (.ttf, .otf) in {}", dir.display());
+        ensure!(
+            !paths.is_empty(),
+            "no font files (.ttf, .otf) in {}",
+            dir.display()
+        );
         let mut hasher = Sha256::new();
         let mut fonts = Vec::new();
         for path in &paths {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let name = path.file_name().expect("a file").to_string_lossy();
             hasher.update(name.as_bytes());
             hasher.update([0]);
@@ -45,13 +50,22 @@ impl Fonts {
             hasher.update(&bytes);
             let before = fonts.len();
             fonts.extend(Font::iter(Bytes::new(bytes)));
-            ensure!(fonts.len() > before, "{} is not a font typst can read", path.display());
+            ensure!(
+                fonts.len() > before,
+                "{} is not a font typst can read",
+                path.display()
+            );
         }
         let book = FontBook::from_fonts(&fonts);
         let bmp = (0..=0xFFFFu32)
             .map(|c| fonts.iter().any(|f| f.info().coverage.contains(c)))
             .collect();
-        Ok(Fonts { fonts, book: LazyHash::new(book), hash: hex::encode(hasher.finalize()), bmp })
+        Ok(Fonts {
+            fonts,
+            book: LazyHash::new(book),
+            hash: hex::encode(hasher.finalize()),
+            bmp,
+        })
     }
 
     /// Whether some font can print `c`.

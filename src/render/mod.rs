@@ -72,7 +72,8 @@ impl PdfMeta {
 pub struct RenderError(pub String);
 
 fn file_id(path: &str) -> Result<FileId> {
-    let vpath = VirtualPath::new(path).map_err(|e| anyhow::anyhow!("bad template path {path:?}: {e:?}"))?;
+    let vpath =
+        VirtualPath::new(path).map_err(|e| anyhow::anyhow!("bad template path {path:?}: {e:?}"))?;
     Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
 }
 
@@ -82,7 +83,11 @@ impl Engine {
         let mut inputs = Dict::new();
         inputs.insert("data".into(), DATA_PATH.into_value());
         let library = Library::builder().with_inputs(inputs).build();
-        Ok(Engine { library: LazyHash::new(library), fonts, data_id: file_id(DATA_PATH)? })
+        Ok(Engine {
+            library: LazyHash::new(library),
+            fonts,
+            data_id: file_id(DATA_PATH)?,
+        })
     }
 
     /// Prepares a template version for rendering.
@@ -96,15 +101,32 @@ impl Engine {
             }
             sources.insert(id, Source::new(id, text.clone()));
         }
-        let main = main.ok_or_else(|| anyhow::anyhow!("template bundle lacks its main file {}", bundle.main))?;
-        Ok(Template { version: bundle.version(), main, sources })
+        let main = main.ok_or_else(|| {
+            anyhow::anyhow!("template bundle lacks its main file {}", bundle.main)
+        })?;
+        Ok(Template {
+            version: bundle.version(),
+            main,
+            sources,
+        })
     }
 
     /// Renders one document: `data` is the JSON the template reads.
-    pub fn render(&self, template: &Template, data: &[u8], meta: &PdfMeta) -> Result<Vec<u8>, RenderError> {
-        let world = DocumentWorld { engine: self, template, data: Bytes::new(data.to_vec()) };
+    pub fn render(
+        &self,
+        template: &Template,
+        data: &[u8],
+        meta: &PdfMeta,
+    ) -> Result<Vec<u8>, RenderError> {
+        let world = DocumentWorld {
+            engine: self,
+            template,
+            data: Bytes::new(data.to_vec()),
+        };
         let compiled = typst::compile::<PagedDocument>(&world);
-        let document = compiled.output.map_err(|diags| RenderError(describe(&world, &diags)))?;
+        let document = compiled
+            .output
+            .map_err(|diags| RenderError(describe(&world, &diags)))?;
         let created = Datetime::from_ymd_hms(
             meta.created.year(),
             meta.created.month(),
@@ -143,7 +165,11 @@ fn describe(world: &DocumentWorld<'_>, diags: &[SourceDiagnostic]) -> String {
                 let path = id.vpath().get_without_slash().to_string();
                 let line = world
                     .range(diag.span)
-                    .and_then(|r| world.source_of(id).and_then(|s| s.lines().byte_to_line(r.start)))
+                    .and_then(|r| {
+                        world
+                            .source_of(id)
+                            .and_then(|s| s.lines().byte_to_line(r.start))
+                    })
                     .map(|l| format!(":{}", l + 1))
                     .unwrap_or_default();
                 let _ = write!(out, "{path}{line}: {}", diag.message);

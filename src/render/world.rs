@@ -40,7 +40,9 @@ impl World for DocumentWorld<'_> {
     }
 
     fn source(&self, id: FileId) -> FileResult<Source> {
-        self.source_of(id).cloned().ok_or_else(|| Self::not_found(id))
+        self.source_of(id)
+            .cloned()
+            .ok_or_else(|| Self::not_found(id))
     }
 
     fn file(&self, id: FileId) -> FileResult<Bytes> {

@@ -67,28 +67,42 @@ impl Validator<'_> {
         };
         let service = self.find_service(raw, &mut check);
         if let Some(service) = service {
-            let decision_date = raw.tree.text_at("decision.date").and_then(|t| t.parse().ok());
-            check.authority =
-                decision_date.and_then(|d| self.catalogue.authorities.in_force(&service.provider, d));
-            if check.authority.is_none() {
-                if let Some(date) = decision_date {
-                    check.problem(
-                        "decision.date",
-                        format!(
-                            "no authority {:?} was in force on {date}: see authorities.toml",
-                            service.provider
-                        ),
-                    );
-                }
+            let decision_date = raw
+                .tree
+                .text_at("decision.date")
+                .and_then(|t| t.parse().ok());
+            check.authority = decision_date
+                .and_then(|d| self.catalogue.authorities.in_force(&service.provider, d));
+            if check.authority.is_none()
+                && let Some(date) = decision_date
+            {
+                check.problem(
+                    "decision.date",
+                    format!(
+                        "no authority {:?} was in force on {date}: see authorities.toml",
+                        service.provider
+                    ),
+                );
             }
         }
 
         let mut canonical = Map::new();
         let mut view = Map::new();
-        check.record(&raw.tree, "", &self.catalogue.common, &mut canonical, &mut view);
+        check.record(
+            &raw.tree,
+            "",
+            &self.catalogue.common,
+            &mut canonical,
+            &mut view,
+        );
         if let Some(service) = service {
             check.record(&raw.tree, "", &service.fields, &mut canonical, &mut view);
-            check.unknown(&raw.tree, "", "", &[&self.catalogue.common, &service.fields]);
+            check.unknown(
+                &raw.tree,
+                "",
+                "",
+                &[&self.catalogue.common, &service.fields],
+            );
         }
         check.order_dates(&self.catalogue.common);
         if let Some(service) = service {
@@ -109,7 +123,10 @@ impl Validator<'_> {
         Ok(ValidCase {
             origin: raw.origin(),
             id: canonical["id"].as_str().unwrap_or_default().to_string(),
-            service: canonical["service"].as_str().unwrap_or_default().to_string(),
+            service: canonical["service"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             outcome,
             decision_date,
             canonical: Json::Object(canonical),
@@ -144,7 +161,9 @@ impl<'a> Check<'a> {
     }
 
     fn problem_at(&mut self, node: Option<&Node>, field: &str, message: impl Into<String>) {
-        let problem = Problem::new(self.origin(node), message).case(self.id).field(field);
+        let problem = Problem::new(self.origin(node), message)
+            .case(self.id)
+            .field(field);
         self.problems.push(problem);
     }
 
@@ -169,7 +188,10 @@ impl<'a> Check<'a> {
             let present = nodes.iter().any(|n| !is_blank(n));
             if !applies {
                 if present {
-                    let when = spec.when.as_ref().expect("only conditional fields can not apply");
+                    let when = spec
+                        .when
+                        .as_ref()
+                        .expect("only conditional fields can not apply");
                     let message = format!(
                         "is only given when {} is {}",
                         when.field,
@@ -186,10 +208,10 @@ impl<'a> Check<'a> {
                 continue;
             }
             if let Some(checked) = self.value(&nodes, &shown, spec) {
-                if spec.kind == FieldType::Date {
-                    if let Some(date) = checked.canonical.as_str().and_then(|d| d.parse().ok()) {
-                        self.dates.push((shown.clone(), date));
-                    }
+                if spec.kind == FieldType::Date
+                    && let Some(date) = checked.canonical.as_str().and_then(|d| d.parse().ok())
+                {
+                    self.dates.push((shown.clone(), date));
                 }
                 put(canonical, path, checked.canonical);
                 put(view, path, checked.view);
@@ -206,12 +228,20 @@ impl<'a> Check<'a> {
             let is_group = all.iter().any(|f| f.is_prefix_of(&path));
             if is_group {
                 if node.text().is_some() && !is_blank(node) {
-                    self.problem_at(Some(node), &format!("{shown}{path}"), "is a group of fields, not a value");
+                    self.problem_at(
+                        Some(node),
+                        &format!("{shown}{path}"),
+                        "is a group of fields, not a value",
+                    );
                 } else {
                     self.unknown(node, &format!("{path}."), shown, all);
                 }
             } else if !known {
-                self.problem_at(Some(node), &format!("{shown}{path}"), "is not a field of this service");
+                self.problem_at(
+                    Some(node),
+                    &format!("{shown}{path}"),
+                    "is not a field of this service",
+                );
             }
         }
     }
@@ -219,12 +249,14 @@ impl<'a> Check<'a> {
     /// Checks `not_before` between dates once all of them are known.
     fn order_dates(&mut self, fields: &Fields) {
         for (path, spec) in fields.iter() {
-            let Some(other) = &spec.not_before else { continue };
+            let Some(other) = &spec.not_before else {
+                continue;
+            };
             let find = |p: &str| self.dates.iter().find(|(q, _)| q == p).map(|(_, d)| *d);
-            if let (Some(this), Some(that)) = (find(path), find(other)) {
-                if this < that {
-                    self.problem(path, format!("{this} is before {other} ({that})"));
-                }
+            if let (Some(this), Some(that)) = (find(path), find(other))
+                && this < that
+            {
+                self.problem(path, format!("{this} is before {other} ({that})"));
             }
         }
     }
@@ -264,7 +296,11 @@ pub fn duplicates(cases: &[RawCase]) -> BTreeMap<usize, Vec<Origin>> {
     let mut out = BTreeMap::new();
     for group in seen.into_values().filter(|v| v.len() > 1) {
         for &i in &group {
-            let others = group.iter().filter(|&&j| j != i).map(|&j| cases[j].origin()).collect();
+            let others = group
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| cases[j].origin())
+                .collect();
             out.insert(i, others);
         }
     }

@@ -1,0 +1,378 @@
+//! Validation rules, against the shipped catalogue.
+
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use serde_json::json;
+
+use super::*;
+use crate::case::read_bytes;
+
+static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
+    Catalogue::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue")).unwrap()
+});
+
+const BASE: &str = r#"<case id="T-1" service="media-registration">
+  <application number="KZ1" date="2026-11-02"/>
+  <applicant kind="legal" bin="100440000004">
+    <name lang="kk">«Алаш» ЖШС</name>
+    <name lang="ru">ТОО «Алаш»</name>
+    <address>Астана</address>
+  </applicant>
+  <decision outcome="approved" date="2026-11-20">
+    <official position="chairman" name="Асқаров Е. Б."/>
+  </decision>
+  <application_type>registration</application_type>
+  <publication_kind>newspaper</publication_kind>
+  <title>Жас Алаш</title>
+  <languages>kk ru</languages>
+  <periodicity lang="kk">аптасына бір рет</periodicity>
+  <periodicity lang="ru">один раз в неделю</periodicity>
+  <territory><kk>Қазақстан Республикасы</kk><ru>Республика Казахстан</ru></territory>
+  <subject>қоғамдық-саяси</subject>
+  <chief_editor>Нұрланова Ә. С.</chief_editor>
+  <editorial_address>Астана</editorial_address>
+</case>"#;
+
+fn covers_everything_but_han(c: char) -> bool {
+    !('\u{4E00}'..='\u{9FFF}').contains(&c)
+}
+
+fn check_format(format: &str, text: &str) -> Result<ValidCase, Vec<Problem>> {
+    let file: Arc<Path> = Arc::from(Path::new("t.xml"));
+    let (cases, problems) = read_bytes(&file, format, text.as_bytes());
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(cases.len(), 1);
+    let validator = Validator {
+        catalogue: &CATALOGUE,
+        today: "2026-11-25".parse().unwrap(),
+        covers: &covers_everything_but_han,
+    };
+    validator.validate(&cases[0])
+}
+
+fn check(xml: &str) -> Result<ValidCase, Vec<Problem>> {
+    check_format("xml", xml)
+}
+
+/// The problems of a case that must be rejected, as (field, message) pairs.
+fn problems(xml: &str) -> Vec<(String, String)> {
+    check(xml)
+        .expect_err("the case must be rejected")
+        .into_iter()
+        .map(|p| (p.field.unwrap_or_default(), p.message))
+        .collect()
+}
+
+fn has(problems: &[(String, String)], field: &str, message_part: &str) -> bool {
+    problems
+        .iter()
+        .any(|(f, m)| f == field && m.contains(message_part))
+}
+
+#[test]
+fn a_valid_case_has_canonical_and_view_forms() {
+    let case = check(BASE).unwrap();
+    assert_eq!(case.id, "T-1");
+    assert_eq!(case.service, "media-registration");
+    assert_eq!(case.outcome, Outcome::Approved);
+    assert_eq!(case.decision_date.to_string(), "2026-11-20");
+    let c = &case.canonical;
+    assert_eq!(c["publication_kind"], "newspaper");
+    assert_eq!(c["languages"], json!(["kk", "ru"]));
+    assert_eq!(c["decision"]["date"], "2026-11-20");
+    assert_eq!(
+        c["applicant"]["name"],
+        json!({"kk": "«Алаш» ЖШС", "ru": "ТОО «Алаш»"})
+    );
+    assert_eq!(
+        c["applicant"]["address"],
+        json!({"kk": "Астана", "ru": "Астана"})
+    );
+    assert_eq!(c["territory"]["ru"], "Республика Казахстан");
+    let v = &case.view;
+    assert_eq!(v["publication_kind"]["code"], "Г");
+    assert_eq!(
+        v["publication_kind"]["ru"],
+        "периодическое печатное издание (газета)"
+    );
+    assert_eq!(v["languages"][1]["kk"], "орыс тілі");
+    assert_eq!(v["decision"]["date"]["kk"], "2026 жылғы 20 қарашадағы");
+    assert_eq!(v["decision"]["date"]["ru"], "20 ноября 2026 года");
+    assert_eq!(
+        v["decision"]["official"]["position"]["ru"],
+        "Председатель Комитета информации"
+    );
+}
+
+#[test]
+fn bad_bin_is_located_by_line_and_field() {
+    let xml = BASE.replace("100440000004", "100440000005");
+    let errors = check(&xml).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    let problem = &errors[0];
+    assert_eq!(problem.field.as_deref(), Some("applicant.bin"));
+    assert_eq!(problem.case_id.as_deref(), Some("T-1"));
+    assert_eq!(problem.origin.pos, Some(crate::problem::Pos::Line(3)));
+    assert!(
+        problem.message.contains("check digit is 5, expected 4"),
+        "{}",
+        problem.message
+    );
+    assert_eq!(
+        problem.to_string(),
+        "t.xml, line 3: case \"T-1\": field applicant.bin: BIN \"100440000005\" check digit is 5, expected 4"
+    );
+}
+
+#[test]
+fn every_problem_of_a_case_is_reported_together() {
+    let xml = BASE
+        .replace("100440000004", "1004400000")
+        .replace("<publication_kind>newspaper", "<publication_kind>tabloid")
+        .replace(r#"date="2026-11-20""#, r#"date="2026-11-31""#)
+        .replace("<chief_editor>Нұрланова Ә. С.</chief_editor>", "");
+    let found = problems(&xml);
+    assert!(has(&found, "applicant.bin", "12 digits"), "{found:?}");
+    assert!(
+        has(&found, "publication_kind", "\"tabloid\" is not one of"),
+        "{found:?}"
+    );
+    assert!(
+        has(&found, "decision.date", "not a day of the calendar"),
+        "{found:?}"
+    );
+    assert!(has(&found, "chief_editor", "required"), "{found:?}");
+    assert_eq!(found.len(), 4, "{found:?}");
+}
+
+#[test]
+fn dates_in_the_future_or_out_of_order_are_rejected() {
+    let future = BASE.replace(
+        r#"outcome="approved" date="2026-11-20""#,
+        r#"outcome="approved" date="2026-11-26""#,
+    );
+    assert!(has(&problems(&future), "decision.date", "in the future"));
+    let before = BASE.replace(r#"date="2026-11-02""#, r#"date="2026-11-21""#);
+    assert!(has(
+        &problems(&before),
+        "decision.date",
+        "is before application.date"
+    ));
+    let dotted = BASE.replace(r#"date="2026-11-02""#, r#"date="02.11.2026""#);
+    assert_eq!(
+        check(&dotted).unwrap().canonical["application"]["date"],
+        "2026-11-02"
+    );
+}
+
+#[test]
+fn conditional_fields_are_required_when_they_apply_and_refused_otherwise() {
+    let online = BASE.replace("<publication_kind>newspaper", "<publication_kind>online");
+    assert!(has(&problems(&online), "website", "required"));
+    let with_site = online.replace("</case>", "<website>https://x.kz</website></case>");
+    assert_eq!(
+        check(&with_site).unwrap().canonical["website"],
+        "https://x.kz"
+    );
+    let print_with_site = BASE.replace("</case>", "<website>https://x.kz</website></case>");
+    assert!(has(
+        &problems(&print_with_site),
+        "website",
+        "only given when publication_kind is online"
+    ));
+
+    let individual = BASE.replace(r#"kind="legal""#, r#"kind="individual""#);
+    let found = problems(&individual);
+    assert!(has(&found, "applicant.iin", "required"), "{found:?}");
+    assert!(
+        has(
+            &found,
+            "applicant.bin",
+            "only given when applicant.kind is legal"
+        ),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_refusal_needs_reasons_in_both_languages() {
+    let refused = BASE.replace(r#"outcome="approved""#, r#"outcome="refused""#);
+    assert!(has(&problems(&refused), "decision.reasons", "required"));
+    let one_language = refused.replace(
+        "</decision>",
+        "<reasons><reason><kk>Себеп</kk></reason></reasons></decision>",
+    );
+    assert!(has(
+        &problems(&one_language),
+        "decision.reasons.1",
+        "not the Russian"
+    ));
+    let good = refused.replace(
+        "</decision>",
+        "<reasons><reason><kk>Бір</kk><ru>Один</ru></reason><reason>Екі / Два</reason></reasons></decision>",
+    );
+    let case = check(&good).unwrap();
+    assert_eq!(case.outcome, Outcome::Refused);
+    assert_eq!(
+        case.canonical["decision"]["reasons"],
+        json!([{"kk": "Бір", "ru": "Один"}, {"kk": "Екі / Два", "ru": "Екі / Два"}])
+    );
+    let approved_with_reasons = BASE.replace(
+        "</decision>",
+        "<reasons><reason>Бір</reason></reasons></decision>",
+    );
+    assert!(has(
+        &problems(&approved_with_reasons),
+        "decision.reasons",
+        "only given when decision.outcome is refused"
+    ));
+}
+
+#[test]
+fn unknown_fields_services_positions_and_values_are_named() {
+    let typo = BASE.replace("<title>", "<titel>x</titel><title>");
+    assert!(has(
+        &problems(&typo),
+        "titel",
+        "not a field of this service"
+    ));
+    let nested = BASE.replace(
+        "<address>Астана</address>",
+        "<address>Астана</address><phone>1</phone>",
+    );
+    assert!(has(&problems(&nested), "applicant.phone", "not a field"));
+    let service = BASE.replace("media-registration", "media-registraton");
+    assert!(has(
+        &problems(&service),
+        "service",
+        "unknown service \"media-registraton\""
+    ));
+    let position = BASE.replace(r#"position="chairman""#, r#"position="minister""#);
+    assert!(has(
+        &problems(&position),
+        "decision.official.position",
+        "not a signing position"
+    ));
+    let language = BASE.replace("<languages>kk ru", "<languages>kk fr");
+    assert!(has(
+        &problems(&language),
+        "languages",
+        "\"fr\" is not one of"
+    ));
+    let twice = BASE.replace("<languages>kk ru", "<languages>kk ru kk");
+    assert!(has(&problems(&twice), "languages", "listed twice"));
+}
+
+#[test]
+fn texts_documents_cannot_show_are_refused() {
+    let control = BASE.replace("<title>Жас Алаш", "<title>Жас\u{7}Алаш");
+    assert!(has(
+        &problems(&control),
+        "title",
+        "control character U+0007"
+    ));
+    let newline = BASE.replace("<title>Жас Алаш", "<title>Жас\nАлаш");
+    assert!(has(&problems(&newline), "title", "a line break"));
+    let han = BASE.replace("<title>Жас Алаш", "<title>Жас 中 Алаш");
+    assert!(has(&problems(&han), "title", "U+4E2D"));
+    let long = BASE.replace("<title>Жас Алаш", &format!("<title>{}", "ә".repeat(301)));
+    assert!(has(
+        &problems(&long),
+        "title",
+        "301 characters long; at most 300"
+    ));
+    let megabyte = BASE.replace(
+        "<subject>қоғамдық-саяси",
+        &format!("<subject>{}", "x".repeat(1 << 20)),
+    );
+    assert!(has(
+        &problems(&megabyte),
+        "subject.kk",
+        "1048576 characters long"
+    ));
+}
+
+#[test]
+fn markup_is_just_text() {
+    let markup = r##"#panic("x") ] [ \ $ * @ <a> _ ` #set text(red)"##;
+    let xml = BASE.replace(
+        "<title>Жас Алаш",
+        &format!("<title>{}", quick_xml::escape::escape(markup)),
+    );
+    assert_eq!(check(&xml).unwrap().canonical["title"], markup);
+}
+
+#[test]
+fn csv_numbered_columns_make_lists() {
+    let csv = "id,service,application.number,application.date,applicant.kind,applicant.iin,\
+applicant.name,applicant.address.kk,applicant.address.ru,decision.outcome,decision.date,\
+decision.official.position,decision.official.name,decision.reasons.2.kk,decision.reasons.2.ru,\
+decision.reasons.1.kk,decision.reasons.1.ru,application_type,publication_kind,title,languages,\
+periodicity,territory,subject,chief_editor,editorial_address\n\
+C-1,media-registration,KZ2,2026-11-01,individual,850314300003,Омаров Д.,Алматы,г. Алматы,refused,\
+2026-11-20,deputy-chairman,Сейітова Г.,Екінші,Второе,Бірінші,Первое,registration,magazine,Т,\"kk,ru\",\
+айына бір рет,ҚР,танымдық,Омаров Д.,Алматы\n";
+    let case = check_format("csv", csv).unwrap();
+    assert_eq!(
+        case.canonical["decision"]["reasons"],
+        json!([{"kk": "Бірінші", "ru": "Первое"}, {"kk": "Екінші", "ru": "Второе"}])
+    );
+    assert_eq!(case.canonical["applicant"]["iin"], "850314300003");
+    assert_eq!(
+        case.view["decision"]["official"]["position"]["kk"],
+        "Ақпарат комитеті төрағасының орынбасары"
+    );
+}
+
+#[test]
+fn the_authority_in_force_on_the_decision_date_is_used() {
+    let old = BASE
+        .replace(r#"date="2026-11-02""#, r#"date="2019-01-02""#)
+        .replace(
+            r#"outcome="approved" date="2026-11-20""#,
+            r#"outcome="approved" date="2019-03-01""#,
+        );
+    assert!(has(
+        &problems(&old),
+        "decision.date",
+        "no authority \"info-committee\" was in force on 2019-03-01"
+    ));
+}
+
+#[test]
+fn duplicates_across_the_batch_are_found() {
+    let file: Arc<Path> = Arc::from(Path::new("t.xml"));
+    let xml = format!("<cases>{BASE}{BASE}{}</cases>", BASE.replace("T-1", "T-2"));
+    let (cases, _) = read_bytes(&file, "xml", xml.as_bytes());
+    let found = duplicates(&cases);
+    assert_eq!(found.keys().copied().collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(found[&0], vec![cases[1].origin()]);
+}
+
+#[test]
+fn the_examples_in_the_format_documentation_are_valid() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cases.md"))
+        .unwrap();
+    let validator = Validator {
+        catalogue: &CATALOGUE,
+        today: "2026-11-25".parse().unwrap(),
+        covers: &covers_everything_but_han,
+    };
+    let mut checked = 0;
+    for (format, fence) in [("xml", "```xml\n<?xml"), ("csv", "```csv\n")] {
+        let start = doc.find(fence).unwrap() + "```".len() + format.len() + 1;
+        let end = start + doc[start..].find("```").unwrap();
+        let file: Arc<Path> = Arc::from(Path::new("docs/cases.md"));
+        let (cases, problems) = read_bytes(&file, format, &doc.as_bytes()[start..end]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(cases.len(), 2);
+        for case in &cases {
+            validator
+                .validate(case)
+                .unwrap_or_else(|p| panic!("{format} example: {p:?}"));
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4);
+}

@@ -17,7 +17,10 @@ pub struct Checked {
 
 impl Checked {
     fn same(value: Json) -> Checked {
-        Checked { canonical: value.clone(), view: value }
+        Checked {
+            canonical: value.clone(),
+            view: value,
+        }
     }
 }
 
@@ -42,7 +45,12 @@ fn choice_view(value: &str, choice: &Choice) -> Json {
 
 impl Check<'_> {
     /// Checks the value of field `shown` given by `nodes` (at least one is non-blank).
-    pub(super) fn value(&mut self, nodes: &[&Node], shown: &str, spec: &FieldSpec) -> Option<Checked> {
+    pub(super) fn value(
+        &mut self,
+        nodes: &[&Node],
+        shown: &str,
+        spec: &FieldSpec,
+    ) -> Option<Checked> {
         match spec.kind {
             FieldType::Bilingual => self.bilingual(nodes, shown, spec),
             FieldType::List => self.list(nodes, shown, spec),
@@ -60,7 +68,11 @@ impl Check<'_> {
             [node] => match &node.value {
                 Value::Text { lang: None, .. } => Some(node),
                 Value::Text { lang: Some(_), .. } => {
-                    self.problem_at(Some(node), shown, "has one value for both languages; remove lang=");
+                    self.problem_at(
+                        Some(node),
+                        shown,
+                        "has one value for both languages; remove lang=",
+                    );
                     None
                 }
                 Value::Map(_) => {
@@ -69,7 +81,11 @@ impl Check<'_> {
                 }
             },
             _ => {
-                self.problem_at(Some(nodes[1]), shown, format!("is given {} times", nodes.len()));
+                self.problem_at(
+                    Some(nodes[1]),
+                    shown,
+                    format!("is given {} times", nodes.len()),
+                );
                 None
             }
         }
@@ -79,10 +95,22 @@ impl Check<'_> {
     fn text(&mut self, node: &Node, shown: &str, spec: &FieldSpec) -> Option<String> {
         let raw = node.text().unwrap_or_default();
         let text = raw.trim().replace("\r\n", "\n");
-        let multiline = spec.multiline && matches!(spec.kind, FieldType::Text | FieldType::Bilingual);
-        if let Some(c) = text.chars().find(|&c| c.is_control() && !(multiline && c == '\n')) {
-            let what = if c == '\n' { "a line break".to_string() } else { format!("control character U+{:04X}", c as u32) };
-            self.problem_at(Some(node), shown, format!("holds {what}, which documents cannot show"));
+        let multiline =
+            spec.multiline && matches!(spec.kind, FieldType::Text | FieldType::Bilingual);
+        if let Some(c) = text
+            .chars()
+            .find(|&c| c.is_control() && !(multiline && c == '\n'))
+        {
+            let what = if c == '\n' {
+                "a line break".to_string()
+            } else {
+                format!("control character U+{:04X}", c as u32)
+            };
+            self.problem_at(
+                Some(node),
+                shown,
+                format!("holds {what}, which documents cannot show"),
+            );
             return None;
         }
         let length = text.chars().count();
@@ -90,22 +118,37 @@ impl Check<'_> {
             self.problem_at(
                 Some(node),
                 shown,
-                format!("is {length} characters long; at most {} are allowed", spec.max_len()),
+                format!(
+                    "is {length} characters long; at most {} are allowed",
+                    spec.max_len()
+                ),
             );
             return None;
         }
-        if let Some(c) = text.chars().find(|&c| !c.is_whitespace() && !(self.validator.covers)(c)) {
+        if let Some(c) = text
+            .chars()
+            .find(|&c| !c.is_whitespace() && !(self.validator.covers)(c))
+        {
             self.problem_at(
                 Some(node),
                 shown,
-                format!("holds {c:?} (U+{:04X}), which the document fonts cannot print", c as u32),
+                format!(
+                    "holds {c:?} (U+{:04X}), which the document fonts cannot print",
+                    c as u32
+                ),
             );
             return None;
         }
         Some(text)
     }
 
-    fn scalar(&mut self, node: &Node, text: &str, shown: &str, spec: &FieldSpec) -> Option<Checked> {
+    fn scalar(
+        &mut self,
+        node: &Node,
+        text: &str,
+        shown: &str,
+        spec: &FieldSpec,
+    ) -> Option<Checked> {
         let fail = |this: &mut Self, message: String| {
             this.problem_at(Some(node), shown, message);
             None
@@ -133,33 +176,57 @@ impl Check<'_> {
             FieldType::Date => match text.parse::<Date>() {
                 Ok(date) if date > self.validator.today => fail(
                     self,
-                    format!("{date} is in the future (the run date is {})", self.validator.today),
+                    format!(
+                        "{date} is in the future (the run date is {})",
+                        self.validator.today
+                    ),
                 ),
-                Ok(date) => Some(Checked { canonical: json!(date.to_string()), view: date_view(date) }),
+                Ok(date) => Some(Checked {
+                    canonical: json!(date.to_string()),
+                    view: date_view(date),
+                }),
                 Err(err) => fail(self, err.to_string()),
             },
             FieldType::Outcome => match text {
                 "approved" | "refused" => Some(Checked::same(json!(text))),
-                _ => fail(self, format!("{text:?} is not a decision (approved or refused)")),
+                _ => fail(
+                    self,
+                    format!("{text:?} is not a decision (approved or refused)"),
+                ),
             },
             FieldType::Choice => {
-                let set = &self.validator.catalogue.choice_sets[spec.set.as_deref().unwrap_or_default()];
+                let set =
+                    &self.validator.catalogue.choice_sets[spec.set.as_deref().unwrap_or_default()];
                 match set.get(text) {
-                    Some(choice) => Some(Checked { canonical: json!(text), view: choice_view(text, choice) }),
+                    Some(choice) => Some(Checked {
+                        canonical: json!(text),
+                        view: choice_view(text, choice),
+                    }),
                     None => {
                         let allowed: Vec<&str> = set.keys().map(String::as_str).collect();
-                        fail(self, format!("{text:?} is not one of: {}", allowed.join(", ")))
+                        fail(
+                            self,
+                            format!("{text:?} is not one of: {}", allowed.join(", ")),
+                        )
                     }
                 }
             }
             FieldType::Choices => {
-                let set = &self.validator.catalogue.choice_sets[spec.set.as_deref().unwrap_or_default()];
+                let set =
+                    &self.validator.catalogue.choice_sets[spec.set.as_deref().unwrap_or_default()];
                 let mut values = Vec::new();
                 let mut views = Vec::new();
-                for value in text.split([',', ';', ' ']).map(str::trim).filter(|v| !v.is_empty()) {
+                for value in text
+                    .split([',', ';', ' '])
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                {
                     let Some(choice) = set.get(value) else {
                         let allowed: Vec<&str> = set.keys().map(String::as_str).collect();
-                        return fail(self, format!("{value:?} is not one of: {}", allowed.join(", ")));
+                        return fail(
+                            self,
+                            format!("{value:?} is not one of: {}", allowed.join(", ")),
+                        );
                     };
                     if values.contains(&json!(value)) {
                         return fail(self, format!("{value:?} is listed twice"));
@@ -167,7 +234,10 @@ impl Check<'_> {
                     values.push(json!(value));
                     views.push(choice_view(value, choice));
                 }
-                Some(Checked { canonical: Json::Array(values), view: Json::Array(views) })
+                Some(Checked {
+                    canonical: Json::Array(values),
+                    view: Json::Array(views),
+                })
             }
             FieldType::Position => {
                 let authority = self.authority?;
@@ -177,7 +247,8 @@ impl Check<'_> {
                         view: json!({ "value": text, "kk": title.kk, "ru": title.ru }),
                     }),
                     None => {
-                        let allowed: Vec<&str> = authority.positions.keys().map(String::as_str).collect();
+                        let allowed: Vec<&str> =
+                            authority.positions.keys().map(String::as_str).collect();
                         fail(
                             self,
                             format!(
@@ -202,12 +273,20 @@ impl Check<'_> {
         let mut ok = true;
         for &node in nodes {
             match &node.value {
-                Value::Text { lang: None, .. } => ok &= self.place(&mut both, node, shown, "shared"),
-                Value::Text { lang: Some(lang), .. } => match lang.as_str() {
+                Value::Text { lang: None, .. } => {
+                    ok &= self.place(&mut both, node, shown, "shared")
+                }
+                Value::Text {
+                    lang: Some(lang), ..
+                } => match lang.as_str() {
                     "kk" => ok &= self.place(&mut kk, node, shown, "Kazakh"),
                     "ru" => ok &= self.place(&mut ru, node, shown, "Russian"),
                     other => {
-                        self.problem_at(Some(node), shown, format!("lang={other:?} is neither kk nor ru"));
+                        self.problem_at(
+                            Some(node),
+                            shown,
+                            format!("lang={other:?} is neither kk nor ru"),
+                        );
                         ok = false;
                     }
                 },
@@ -236,15 +315,27 @@ impl Check<'_> {
             (Some(both), None, None) => (both, both),
             (None, Some(kk), Some(ru)) => (kk, ru),
             (Some(node), _, _) => {
-                self.problem_at(Some(node), shown, "gives one text for both languages and a separate one too");
+                self.problem_at(
+                    Some(node),
+                    shown,
+                    "gives one text for both languages and a separate one too",
+                );
                 return None;
             }
             (None, Some(node), None) => {
-                self.problem_at(Some(node), shown, "has the Kazakh text but not the Russian (ru)");
+                self.problem_at(
+                    Some(node),
+                    shown,
+                    "has the Kazakh text but not the Russian (ru)",
+                );
                 return None;
             }
             (None, None, Some(node)) => {
-                self.problem_at(Some(node), shown, "has the Russian text but not the Kazakh (kk)");
+                self.problem_at(
+                    Some(node),
+                    shown,
+                    "has the Russian text but not the Kazakh (kk)",
+                );
                 return None;
             }
             (None, None, None) => unreachable!("a present field has a node"),
@@ -253,7 +344,11 @@ impl Check<'_> {
         let ru_text = self.text(ru, &format!("{shown}.ru"), spec);
         let (kk_text, ru_text) = (kk_text?, ru_text?);
         if kk_text.is_empty() || ru_text.is_empty() {
-            let (node, lang) = if kk_text.is_empty() { (kk, "Kazakh") } else { (ru, "Russian") };
+            let (node, lang) = if kk_text.is_empty() {
+                (kk, "Kazakh")
+            } else {
+                (ru, "Russian")
+            };
             self.problem_at(Some(node), shown, format!("the {lang} text is empty"));
             return None;
         }
@@ -261,7 +356,13 @@ impl Check<'_> {
     }
 
     /// Puts one language's text in its slot, refusing a second one.
-    fn place<'n>(&mut self, slot: &mut Option<&'n Node>, node: &'n Node, shown: &str, lang: &str) -> bool {
+    fn place<'n>(
+        &mut self,
+        slot: &mut Option<&'n Node>,
+        node: &'n Node,
+        shown: &str,
+        lang: &str,
+    ) -> bool {
         if slot.is_some() {
             self.problem_at(Some(node), shown, format!("gives the {lang} text twice"));
             false
@@ -276,16 +377,28 @@ impl Check<'_> {
         let node = match nodes {
             [node] if matches!(node.value, Value::Map(_)) => *node,
             [node] => {
-                self.problem_at(Some(node), shown, "is a list: give its items as elements (or numbered columns)");
+                self.problem_at(
+                    Some(node),
+                    shown,
+                    "is a list: give its items as elements (or numbered columns)",
+                );
                 return None;
             }
             _ => {
-                self.problem_at(Some(nodes[1]), shown, format!("is given {} times", nodes.len()));
+                self.problem_at(
+                    Some(nodes[1]),
+                    shown,
+                    format!("is given {} times", nodes.len()),
+                );
                 return None;
             }
         };
-        let mut items: Vec<(&str, &Node)> =
-            node.entries().iter().filter(|(_, n)| !super::is_blank(n)).map(|(k, n)| (k.as_str(), n)).collect();
+        let mut items: Vec<(&str, &Node)> = node
+            .entries()
+            .iter()
+            .filter(|(_, n)| !super::is_blank(n))
+            .map(|(k, n)| (k.as_str(), n))
+            .collect();
         if items.iter().all(|(k, _)| k.parse::<u32>().is_ok()) {
             items.sort_by_key(|(k, _)| k.parse::<u32>().unwrap_or(u32::MAX));
         }
@@ -294,7 +407,11 @@ impl Check<'_> {
             self.problem_at(
                 Some(node),
                 shown,
-                format!("has {count} items; {}..{} are allowed", opt(spec.min), opt(spec.max)),
+                format!(
+                    "has {count} items; {}..{} are allowed",
+                    opt(spec.min),
+                    opt(spec.max)
+                ),
             );
             return None;
         }
@@ -327,7 +444,10 @@ impl Check<'_> {
                 view.push(Json::Object(v));
             }
         }
-        ok.then_some(Checked { canonical: Json::Array(canonical), view: Json::Array(view) })
+        ok.then_some(Checked {
+            canonical: Json::Array(canonical),
+            view: Json::Array(view),
+        })
     }
 }
 

@@ -1,0 +1,40 @@
+# qujat — the two commands of the README, and the rest.
+#
+# One cargo profile (dev, with optimised dependencies: see Cargo.toml) serves `run` and `test`,
+# so a fresh machine compiles the Typst crates once.
+
+CARGO ?= cargo
+QUJAT := target/debug/qujat
+
+.PHONY: run test ci lint fmt build preview clean-run
+
+## Build, then run the nightly batch over cases/sample into output/ and registry/.
+run: build
+	$(QUJAT) batch
+
+build:
+	$(CARGO) build
+
+## Everything CI checks: formatting, then every test (unit, integration, 3,000-document stress).
+test:
+	$(CARGO) fmt --check
+	$(CARGO) test
+
+## Lints as well (a second, check-only compile of the dependencies).
+ci: test lint
+
+lint:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt
+
+## Compile every template with the stock typst CLI and its sample data (needs `typst` on PATH).
+preview:
+	@mkdir -p output/preview
+	typst compile --root templates --font-path fonts --ignore-system-fonts templates/media/certificate.typ output/preview/certificate.pdf
+	typst compile --root templates --font-path fonts --ignore-system-fonts templates/common/refusal.typ output/preview/refusal.pdf
+
+## Forget what `make run` issued (output/ and the registries; never do this to a real registry).
+clean-run:
+	rm -rf output registry/*/ registry/templates

@@ -1,0 +1,7 @@
+//! qujat's integration tests: the real binary run on temporary projects.
+
+mod batch;
+mod registry;
+mod rendering;
+mod stress;
+mod util;

@@ -1,0 +1,134 @@
+//! Rendering: deterministic bytes, data that never becomes markup, templates that preview with
+//! their sample data, and a document that cannot be rendered losing nothing but itself.
+
+use crate::util::*;
+
+#[test]
+fn the_same_case_in_two_processes_gives_the_same_bytes_as_registered() {
+    let one = Project::new();
+    let two = Project::new();
+    for project in [&one, &two] {
+        project.write_case(
+            "a.xml",
+            &cases_file(&[media_case("D-1", "2026-11-20", "Дала")]),
+        );
+        assert_eq!(project.batch(&["--jobs", "1"]).code, 0);
+    }
+    let pdf_one = std::fs::read(one.out().join("media/certificate-000001.pdf")).unwrap();
+    let pdf_two = std::fs::read(two.out().join("media/certificate-000001.pdf")).unwrap();
+    assert_eq!(sha256_hex(&pdf_one), sha256_hex(&pdf_two));
+    assert_eq!(
+        sha256_hex(&pdf_one),
+        one.records("media")[0]["pdf"]["sha256"].as_str().unwrap()
+    );
+    // Nothing in the PDF comes from the clock: its dates are the issue date.
+    let text = String::from_utf8_lossy(&pdf_one);
+    assert!(
+        text.contains("D:20261120000000"),
+        "creation date from the record"
+    );
+    assert!(
+        !text.contains("D:2026112500") && !text.contains("Typst 0."),
+        "no run date or engine version"
+    );
+}
+
+#[test]
+fn markup_in_every_text_field_prints_literally() {
+    let markup = r##"#panic("x") ] [ \ $ * @ <a> _ `raw` = #set text(red) // /* "##;
+    let escaped = quick_xml::escape::escape(markup).into_owned();
+    let case = media_case("M-1", "2026-11-20", &escaped)
+        .replace("«Алаш Медиа» ЖШС", &escaped)
+        .replace("ТОО «Алаш Медиа»", &escaped)
+        .replace("аптасына бір рет", &escaped)
+        .replace("один раз в неделю", &escaped)
+        .replace("Нұрланова Әйгерім Серікқызы", &escaped)
+        .replace("Асқаров Ерлан Болатұлы", &escaped);
+    let project = Project::new();
+    project.write_case("m.xml", &cases_file(&[case]));
+    let run = project.batch(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = pdf_text(&project.out().join("media/certificate-000001.pdf"));
+    let literal = markup.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Title, owner (twice), periodicity (twice), editor (twice) and signer.
+    assert!(text.matches(&literal).count() >= 8, "{text}");
+}
+
+#[test]
+fn template_samples_are_what_the_pipeline_gives_templates() {
+    // The typst CLI previews a template with the sample JSON beside it; keep those samples
+    // equal to real data. `SNAPSHOTS=overwrite make test` rewrites them.
+    let project = Project::with_samples();
+    assert_eq!(project.batch(&[]).code, 0);
+    let records = project.records("media");
+    let data_of = |case: &str| {
+        let record = records.iter().find(|r| r["case_id"] == case).unwrap();
+        serde_json::to_string_pretty(&record["data"]).unwrap() + "\n"
+    };
+    for (case, sample) in [
+        ("MR-2026-0118", "templates/media/certificate.sample.json"),
+        ("MR-2026-0121", "templates/common/refusal.sample.json"),
+    ] {
+        let path = repo().join(sample);
+        let data = data_of(case);
+        if std::env::var("SNAPSHOTS").as_deref() == Ok("overwrite") {
+            std::fs::write(&path, &data).unwrap();
+        }
+        let kept = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            kept == data,
+            "{sample} is out of date: run SNAPSHOTS=overwrite make test"
+        );
+    }
+}
+
+#[test]
+fn a_document_that_cannot_be_rendered_is_rejected_and_later_numbers_close_the_gap() {
+    let project = Project::new();
+    // A template that fails for one title only, as a template bug would.
+    let path = project.path().join("templates/media/certificate.typ");
+    let template = std::fs::read_to_string(&path).unwrap();
+    let failing = template.replace(
+        "#show: paper.with(data)",
+        "#if case.title == \"Сынақ\" { panic(\"broken for this one\") }\n#show: paper.with(data)",
+    );
+    assert_ne!(failing, template);
+    std::fs::write(&path, failing).unwrap();
+    project.write_case(
+        "a.xml",
+        &cases_file(&[
+            media_case("R-1", "2026-11-18", "Бірінші"),
+            media_case("R-2", "2026-11-19", "Сынақ"),
+            media_case("R-3", "2026-11-20", "Үшінші"),
+            media_case("R-4", "2026-11-21", "Төртінші"),
+        ]),
+    );
+    let run = project.batch(&["--jobs", "2"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "case \"R-2\": field document certificate: cannot be rendered: media/certificate.typ:"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("broken for this one"), "{}", run.stderr);
+    let records = project.records("media");
+    let issued: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["case_id"].as_str().unwrap(),
+                r["number"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        issued,
+        [("R-1", "00001-Г"), ("R-3", "00002-Г"), ("R-4", "00003-Г")]
+    );
+    // The moved documents show their final numbers.
+    assert!(pdf_text(&project.out().join("media/certificate-000002.pdf")).contains("№ 00002-Г"));
+    assert!(!project.out().join("media/certificate-000004.pdf").exists());
+    verify_independently(&project.journal_path("media"));
+}

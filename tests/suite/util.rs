@@ -1,0 +1,203 @@
+//! A temporary qujat project to run the real binary in, and readers for what it leaves behind.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The run date every test uses, so results never depend on the day the tests run.
+pub const TODAY: &str = "2026-11-25";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A project folder: the shipped catalogue and fonts, its own templates folder (so a test may
+/// edit a template), cases, output and registry.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+/// What one run of the binary did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The run report as JSON.
+    pub fn report(&self, project: &Project) -> Value {
+        let text =
+            std::fs::read_to_string(project.out().join("run-report.json")).expect("a run report");
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+impl Project {
+    /// A project with no cases yet.
+    pub fn new() -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&repo().join("templates"), &dir.path().join("templates"));
+        std::fs::create_dir_all(dir.path().join("cases")).unwrap();
+        let config = format!(
+            "[paths]\ncases = \"cases\"\noutput = \"output\"\nregistry = \"registry\"\n\
+             catalogue = {:?}\ntemplates = \"templates\"\nfonts = {:?}\n",
+            repo().join("catalogue"),
+            repo().join("fonts"),
+        );
+        std::fs::write(dir.path().join("qujat.toml"), config).unwrap();
+        Project { dir }
+    }
+
+    /// A project whose cases are the shipped samples.
+    pub fn with_samples() -> Project {
+        let project = Project::new();
+        copy_dir(&repo().join("cases/sample"), &project.cases());
+        project
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cases(&self) -> PathBuf {
+        self.path().join("cases")
+    }
+
+    pub fn out(&self) -> PathBuf {
+        self.path().join("output")
+    }
+
+    pub fn registry(&self) -> PathBuf {
+        self.path().join("registry")
+    }
+
+    pub fn journal_path(&self, registry: &str) -> PathBuf {
+        self.registry().join(registry).join("journal.jsonl")
+    }
+
+    pub fn write_case(&self, name: &str, content: &str) {
+        let path = self.cases().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    /// Runs `qujat <args>` in the project folder.
+    pub fn qujat(&self, args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_qujat"))
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .expect("the binary runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs a batch on the project's cases with the fixed run date.
+    pub fn batch(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["batch", "--today", TODAY];
+        args.extend_from_slice(extra);
+        self.qujat(&args)
+    }
+
+    /// The records of a registry's journal.
+    pub fn records(&self, registry: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.journal_path(registry)).unwrap_or_default();
+        text.lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap()["record"].clone())
+            .collect()
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Checks a journal the way an outside verifier would, with nothing but JSON and SHA-256 (none
+/// of qujat's registry code): each line's hash is the SHA-256 of its record's canonical JSON,
+/// each record names the previous one's hash, `seq` counts 1, 2, 3….
+pub fn verify_independently(journal: &Path) -> usize {
+    let text = std::fs::read_to_string(journal).unwrap();
+    let mut prev = "0".repeat(64);
+    let mut count = 0;
+    for (i, line) in text.lines().enumerate() {
+        let value: Value = serde_json::from_str(line).unwrap();
+        let record = &value["record"];
+        let canonical = serde_json::to_string(record).unwrap();
+        assert_eq!(
+            sha256_hex(canonical.as_bytes()),
+            value["hash"].as_str().unwrap(),
+            "line {}",
+            i + 1
+        );
+        assert_eq!(record["prev"].as_str().unwrap(), prev, "line {}", i + 1);
+        assert_eq!(record["seq"].as_u64().unwrap(), i as u64 + 1);
+        prev = value["hash"].as_str().unwrap().to_string();
+        count += 1;
+    }
+    count
+}
+
+/// The text of a PDF, with runs of white space made single spaces.
+pub fn pdf_text(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// One valid media-registration case in XML, with the given id, decision date and title.
+pub fn media_case(id: &str, decided: &str, title: &str) -> String {
+    format!(
+        r#"<case id="{id}" service="media-registration">
+  <application number="KZ-{id}" date="2026-11-02"/>
+  <applicant kind="legal" bin="100440000004">
+    <name lang="kk">«Алаш Медиа» ЖШС</name>
+    <name lang="ru">ТОО «Алаш Медиа»</name>
+    <address lang="kk">Астана қ., Абай даңғылы, 10</address>
+    <address lang="ru">г. Астана, проспект Абая, 10</address>
+  </applicant>
+  <decision outcome="approved" date="{decided}">
+    <official position="chairman" name="Асқаров Ерлан Болатұлы"/>
+  </decision>
+  <application_type>registration</application_type>
+  <publication_kind>newspaper</publication_kind>
+  <title>{title}</title>
+  <languages>kk ru</languages>
+  <periodicity lang="kk">аптасына бір рет</periodicity>
+  <periodicity lang="ru">один раз в неделю</periodicity>
+  <territory lang="kk">Қазақстан Республикасы</territory>
+  <territory lang="ru">Республика Казахстан</territory>
+  <subject lang="kk">қоғамдық-саяси</subject>
+  <subject lang="ru">общественно-политическая</subject>
+  <chief_editor>Нұрланова Әйгерім Серікқызы</chief_editor>
+  <editorial_address lang="kk">Астана қ., Абай даңғылы, 10</editorial_address>
+  <editorial_address lang="ru">г. Астана, проспект Абая, 10</editorial_address>
+</case>
+"#
+    )
+}
+
+/// Cases wrapped in a `<cases>` file.
+pub fn cases_file(cases: &[String]) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<cases>\n{}</cases>\n",
+        cases.concat()
+    )
+}
