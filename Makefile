@@ -1,7 +1,9 @@
 # qujat — the two commands of the README, and the rest.
 #
 # One cargo profile (dev, with optimised dependencies: see Cargo.toml) serves `run` and `test`,
-# so a fresh machine compiles the Typst crates once.
+# so a fresh machine compiles the Typst crates once. `build` includes the test targets: their
+# dev-dependencies change the features of some shared crates, and building without them would
+# make `make test` recompile Typst.
 
 CARGO ?= cargo
 QUJAT := target/debug/qujat
@@ -13,7 +15,7 @@ run: build
 	$(QUJAT) batch
 
 build:
-	$(CARGO) build
+	$(CARGO) build --all-targets
 
 ## Everything CI checks: formatting, then every test (unit, integration, 3,000-document stress).
 test:

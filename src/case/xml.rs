@@ -29,296 +29,265 @@ struct Frame {
 }
 
 pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>) {
-    let mut cases = Vec::new();
-    let mut problems = Vec::new();
-    let at = |line: u64| Origin {
-        file: file.to_path_buf(),
-        pos: Some(Pos::Line(line)),
+    let mut parser = Parser {
+        file,
+        stack: Vec::new(),
+        cases: Vec::new(),
+        problems: Vec::new(),
+        case_problems: Vec::new(),
+        root_seen: false,
     };
-    let mut lines = LineCursor::new(text);
-    let mut reader = Reader::from_str(text);
-    reader.config_mut().check_end_names = true;
-    reader.config_mut().check_comments = true;
+    match parser.run(text) {
+        Ok(()) => (parser.cases, parser.problems),
+        // A file that is not sound XML is rejected as a whole.
+        Err(problem) => (Vec::new(), vec![problem]),
+    }
+}
 
-    let mut stack: Vec<Frame> = Vec::new();
-    // Problems of the case being read; the case is dropped if any.
-    let mut case_problems: Vec<Problem> = Vec::new();
-    let mut root_seen = false;
+/// The state of reading one file.
+struct Parser<'f> {
+    file: &'f Arc<Path>,
+    /// The elements open at this point, outermost first.
+    stack: Vec<Frame>,
+    cases: Vec<RawCase>,
+    problems: Vec<Problem>,
+    /// Problems of the case being read; the case is dropped if there are any.
+    case_problems: Vec<Problem>,
+    root_seen: bool,
+}
 
-    loop {
-        let start = reader.buffer_position() as usize;
-        let event = match reader.read_event() {
-            Ok(event) => event,
-            Err(err) => {
+impl Parser<'_> {
+    fn at(&self, pos: Pos) -> Origin {
+        Origin {
+            file: self.file.to_path_buf(),
+            pos: Some(pos),
+        }
+    }
+
+    /// Reads every event; an `Err` rejects the whole file.
+    fn run(&mut self, text: &str) -> Result<(), Problem> {
+        let mut lines = LineCursor::new(text);
+        let mut reader = Reader::from_str(text);
+        reader.config_mut().check_end_names = true;
+        reader.config_mut().check_comments = true;
+        loop {
+            let start = reader.buffer_position() as usize;
+            let event = reader.read_event().map_err(|err| {
                 let line = lines.line_at(reader.error_position() as usize);
-                problems.push(Problem::new(at(line), format!("malformed XML: {err}")));
-                return (Vec::new(), problems);
-            }
-        };
-        let line = lines.line_at(start);
-        let fatal = |message: String| (Vec::new(), vec![Problem::new(at(line), message)]);
-        match event {
-            Event::Decl(decl) => {
-                if let Some(Ok(encoding)) = decl.encoding()
-                    && !encoding.eq_ignore_ascii_case("utf-8")
-                {
-                    return fatal(format!(
-                        "the file declares encoding {encoding:?}; only UTF-8 is read"
+                Problem::new(self.at(Pos::Line(line)), format!("malformed XML: {err}"))
+            })?;
+            let pos = Pos::Line(lines.line_at(start));
+            let fatal = |message: &str| Problem::new(self.at(pos), message);
+            match event {
+                Event::Decl(decl) => {
+                    if let Some(Ok(encoding)) = decl.encoding()
+                        && !encoding.eq_ignore_ascii_case("utf-8")
+                    {
+                        let message =
+                            format!("the file declares encoding {encoding:?}; only UTF-8 is read");
+                        return Err(fatal(&message));
+                    }
+                }
+                Event::DocType(_) => {
+                    return Err(fatal(
+                        "a DOCTYPE is not allowed in case files (entity definitions could expand \
+                         without bound or read other files)",
                     ));
                 }
-            }
-            Event::DocType(_) => {
-                return fatal(
-                    "a DOCTYPE is not allowed in case files (entity definitions could expand \
-                     without bound or read other files)"
-                        .to_string(),
-                );
-            }
-            Event::PI(_) | Event::Comment(_) => {}
-            Event::Start(element) | Event::Empty(element) if stack.is_empty() && root_seen => {
-                let _ = element;
-                return fatal("more than one root element".to_string());
-            }
-            Event::Start(element) => {
-                if stack.len() >= MAX_DEPTH {
-                    return fatal(format!("elements nest deeper than {MAX_DEPTH} levels"));
+                Event::PI(_) | Event::Comment(_) => {}
+                Event::Start(element) => self.open(&element, pos)?,
+                Event::Empty(element) => {
+                    self.open(&element, pos)?;
+                    self.close();
                 }
-                match open(&element, line, &mut case_problems, file) {
-                    Ok(frame) => stack.push(frame),
-                    Err(problem) => return (Vec::new(), vec![problem]),
+                Event::End(_) => self.close(),
+                Event::Text(text) => self.text(&text.xml10_content(), pos)?,
+                Event::CData(data) => self.text(&data.xml10_content(), pos)?,
+                Event::GeneralRef(reference) => {
+                    let resolved = match reference.resolve_char_ref() {
+                        Ok(Some(c)) => c.to_string(),
+                        Ok(None) => match reference.xml10_content().as_ref() {
+                            "lt" => "<".into(),
+                            "gt" => ">".into(),
+                            "amp" => "&".into(),
+                            "apos" => "'".into(),
+                            "quot" => "\"".into(),
+                            other => {
+                                let message = format!(
+                                    "undefined entity &{other}; (only &lt; &gt; &amp; &apos; &quot; \
+                                     and character references are allowed)"
+                                );
+                                return Err(fatal(&message));
+                            }
+                        },
+                        Err(err) => return Err(fatal(&format!("bad character reference: {err}"))),
+                    };
+                    self.text(&resolved, pos)?;
                 }
-            }
-            Event::Empty(element) => {
-                let frame = match open(&element, line, &mut case_problems, file) {
-                    Ok(frame) => frame,
-                    Err(problem) => return (Vec::new(), vec![problem]),
-                };
-                stack.push(frame);
-                close(
-                    &mut stack,
-                    &mut cases,
-                    &mut problems,
-                    &mut case_problems,
-                    &mut root_seen,
-                    file,
-                );
-            }
-            Event::End(_) => close(
-                &mut stack,
-                &mut cases,
-                &mut problems,
-                &mut case_problems,
-                &mut root_seen,
-                file,
-            ),
-            Event::Text(text) => {
-                let content = text.xml10_content();
-                match stack.last_mut() {
-                    Some(frame) => frame.text.push_str(&content),
-                    None if content.trim().is_empty() => {}
-                    None => return fatal("text outside the root element".to_string()),
+                Event::Eof => {
+                    if let Some(open) = self.stack.first() {
+                        return Err(fatal(&format!(
+                            "unexpected end of file inside <{}>",
+                            open.name
+                        )));
+                    }
+                    if !self.root_seen {
+                        return Err(fatal("no <cases> or <case> element"));
+                    }
+                    return Ok(());
                 }
-            }
-            Event::CData(data) => match stack.last_mut() {
-                Some(frame) => frame.text.push_str(&data.xml10_content()),
-                None => return fatal("CDATA outside the root element".to_string()),
-            },
-            Event::GeneralRef(reference) => {
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => match reference.xml10_content().as_ref() {
-                        "lt" => "<".into(),
-                        "gt" => ">".into(),
-                        "amp" => "&".into(),
-                        "apos" => "'".into(),
-                        "quot" => "\"".into(),
-                        other => {
-                            return fatal(format!(
-                                "undefined entity &{other}; (only &lt; &gt; &amp; &apos; &quot; \
-                                 and character references are allowed)"
-                            ));
-                        }
-                    },
-                    Err(err) => return fatal(format!("bad character reference: {err}")),
-                };
-                match stack.last_mut() {
-                    Some(frame) => frame.text.push_str(&resolved),
-                    None => return fatal("entity reference outside the root element".to_string()),
-                }
-            }
-            Event::Eof => {
-                if !stack.is_empty() {
-                    return fatal(format!("unexpected end of file inside <{}>", stack[0].name));
-                }
-                if !root_seen {
-                    return fatal("no <cases> or <case> element".to_string());
-                }
-                break;
             }
         }
     }
-    (cases, problems)
-}
 
-/// Starts reading an element: its name, position and attributes.
-fn open(
-    element: &BytesStart<'_>,
-    line: u64,
-    case_problems: &mut Vec<Problem>,
-    file: &Arc<Path>,
-) -> Result<Frame, Problem> {
-    let origin = Origin {
-        file: file.to_path_buf(),
-        pos: Some(Pos::Line(line)),
-    };
-    let name = element.name().as_ref().to_string();
-    let mut frame = Frame {
-        name,
-        pos: Pos::Line(line),
-        lang: None,
-        entries: Vec::new(),
-        text: String::new(),
-    };
-    for attribute in element.attributes() {
-        let attribute = attribute.map_err(|err| {
-            Problem::new(
-                origin.clone(),
-                format!("malformed attribute in <{}>: {err}", frame.name),
-            )
-        })?;
-        let key = attribute.key.as_ref().to_string();
-        let value = attribute
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|err| {
-                Problem::new(
-                    origin.clone(),
-                    format!("attribute {key:?} of <{}>: {err}", frame.name),
-                )
-            })?;
-        if key == "xmlns" || key.starts_with("xmlns:") {
-            continue;
+    /// Text inside the innermost element (outside the root only white space is allowed).
+    fn text(&mut self, text: &str, pos: Pos) -> Result<(), Problem> {
+        match self.stack.last_mut() {
+            Some(frame) => frame.text.push_str(text),
+            None if text.trim().is_empty() => {}
+            None => return Err(Problem::new(self.at(pos), "text outside the root element")),
         }
-        if key == "lang" || key == "xml:lang" {
-            frame.lang = Some(value.trim().to_string());
-            continue;
-        }
-        if frame.entries.iter().any(|(k, _)| *k == key) {
-            case_problems.push(
-                Problem::new(origin.clone(), format!("attribute {key:?} given twice"))
-                    .field(key.clone()),
-            );
-            continue;
-        }
-        let node = Node {
-            pos: Pos::Line(line),
-            value: Value::Text {
-                text: value.into_owned(),
-                lang: None,
-            },
-        };
-        frame.entries.push((key, node));
+        Ok(())
     }
-    Ok(frame)
-}
 
-/// Finishes the innermost element and hands it to its parent (or emits it as a case).
-fn close(
-    stack: &mut Vec<Frame>,
-    cases: &mut Vec<RawCase>,
-    problems: &mut Vec<Problem>,
-    case_problems: &mut Vec<Problem>,
-    root_seen: &mut bool,
-    file: &Arc<Path>,
-) {
-    let frame = stack
-        .pop()
-        .expect("an end event always closes an open element");
-    let origin = Origin {
-        file: file.to_path_buf(),
-        pos: Some(frame.pos),
-    };
-    let structured = !frame.entries.is_empty();
-    let node = if structured {
-        if !frame.text.trim().is_empty() {
-            case_problems.push(
-                Problem::new(
-                    origin.clone(),
-                    format!(
-                        "<{}> has both text and attributes or elements; put the text in an \
-                         element of its own",
-                        frame.name
-                    ),
-                )
-                .field(frame.name.clone()),
-            );
+    /// Starts reading an element: its name, position and attributes.
+    fn open(&mut self, element: &BytesStart<'_>, pos: Pos) -> Result<(), Problem> {
+        if self.stack.is_empty() && self.root_seen {
+            return Err(Problem::new(self.at(pos), "more than one root element"));
         }
-        if frame.lang.is_some() {
-            case_problems.push(
-                Problem::new(
-                    origin.clone(),
-                    format!("lang= belongs on a text element, not <{}>", frame.name),
-                )
-                .field(frame.name.clone()),
-            );
-        }
-        Node {
-            pos: frame.pos,
-            value: Value::Map(frame.entries),
-        }
-    } else {
-        Node {
-            pos: frame.pos,
-            value: Value::Text {
-                text: frame.text,
-                lang: frame.lang,
-            },
-        }
-    };
-
-    let in_cases = stack.len() == 1 && stack[0].name == "cases";
-    if stack.is_empty() && frame.name == "cases" {
-        *root_seen = true;
-        if let Value::Text { text, .. } = &node.value
-            && !text.trim().is_empty()
-        {
-            problems.push(Problem::new(
-                origin,
-                "<cases> holds text instead of <case> elements",
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Problem::new(
+                self.at(pos),
+                format!("elements nest deeper than {MAX_DEPTH} levels"),
             ));
         }
-    } else if (stack.is_empty() || in_cases) && frame.name == "case" {
-        *root_seen |= stack.is_empty();
-        let case = RawCase {
-            file: file.clone(),
-            tree: node,
+        let name = element.name().as_ref().to_string();
+        let mut frame = Frame {
+            name,
+            pos,
+            lang: None,
+            entries: Vec::new(),
+            text: String::new(),
         };
-        if case_problems.is_empty() {
-            cases.push(case);
-        } else {
-            let id = case.id().map(str::to_string);
-            problems.extend(case_problems.drain(..).map(|p| p.case(id.as_deref())));
+        for attribute in element.attributes() {
+            let attribute = attribute.map_err(|err| {
+                Problem::new(
+                    self.at(pos),
+                    format!("malformed attribute in <{}>: {err}", frame.name),
+                )
+            })?;
+            let key = attribute.key.as_ref().to_string();
+            let value = attribute
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|err| {
+                    Problem::new(
+                        self.at(pos),
+                        format!("attribute {key:?} of <{}>: {err}", frame.name),
+                    )
+                })?;
+            if key == "xmlns" || key.starts_with("xmlns:") {
+                continue;
+            }
+            if key == "lang" || key == "xml:lang" {
+                frame.lang = Some(value.trim().to_string());
+                continue;
+            }
+            if frame.entries.iter().any(|(k, _)| *k == key) {
+                let problem =
+                    Problem::new(self.at(pos), format!("attribute {key:?} given twice")).field(key);
+                self.case_problems.push(problem);
+                continue;
+            }
+            let node = Node {
+                pos,
+                value: Value::Text {
+                    text: value.into_owned(),
+                    lang: None,
+                },
+            };
+            frame.entries.push((key, node));
         }
-    } else if stack.is_empty() {
-        *root_seen = true;
-        problems.push(Problem::new(
-            origin,
-            format!(
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    /// Finishes the innermost element and hands it to its parent (or emits it as a case).
+    fn close(&mut self) {
+        let frame = self
+            .stack
+            .pop()
+            .expect("an end event always closes an open element");
+        let origin = self.at(frame.pos);
+        let node = if frame.entries.is_empty() {
+            Node {
+                pos: frame.pos,
+                value: Value::Text {
+                    text: frame.text,
+                    lang: frame.lang,
+                },
+            }
+        } else {
+            if !frame.text.trim().is_empty() {
+                let message = format!(
+                    "<{}> has both text and attributes or elements; put the text in an element of its own",
+                    frame.name
+                );
+                self.case_problems
+                    .push(Problem::new(origin.clone(), message).field(frame.name.clone()));
+            }
+            if frame.lang.is_some() {
+                let message = format!("lang= belongs on a text element, not <{}>", frame.name);
+                self.case_problems
+                    .push(Problem::new(origin.clone(), message).field(frame.name.clone()));
+            }
+            Node {
+                pos: frame.pos,
+                value: Value::Map(frame.entries),
+            }
+        };
+
+        let in_cases = self.stack.len() == 1 && self.stack[0].name == "cases";
+        if self.stack.is_empty() && frame.name == "cases" {
+            self.root_seen = true;
+            if let Value::Text { text, .. } = &node.value
+                && !text.trim().is_empty()
+            {
+                self.problems.push(Problem::new(
+                    origin,
+                    "<cases> holds text instead of <case> elements",
+                ));
+            }
+        } else if (self.stack.is_empty() || in_cases) && frame.name == "case" {
+            self.root_seen |= self.stack.is_empty();
+            let case = RawCase {
+                file: self.file.clone(),
+                tree: node,
+            };
+            if self.case_problems.is_empty() {
+                self.cases.push(case);
+            } else {
+                let id = case.id().map(str::to_string);
+                let problems = self.case_problems.drain(..).map(|p| p.case(id.as_deref()));
+                self.problems.extend(problems);
+            }
+        } else if self.stack.is_empty() {
+            self.root_seen = true;
+            let message = format!(
                 "the root element must be <cases> or <case>, not <{}>",
                 frame.name
-            ),
-        ));
-    } else if in_cases {
-        problems.push(Problem::new(
-            origin,
-            format!(
+            );
+            self.problems.push(Problem::new(origin, message));
+        } else if in_cases {
+            let message = format!(
                 "<cases> may only hold <case> elements, not <{}>",
                 frame.name
-            ),
-        ));
-        case_problems.clear();
-    } else {
-        let parent = stack.last_mut().expect("not at the root");
-        parent.entries.push((frame.name, node));
+            );
+            self.problems.push(Problem::new(origin, message));
+            self.case_problems.clear();
+        } else {
+            let parent = self.stack.last_mut().expect("not at the root");
+            parent.entries.push((frame.name, node));
+        }
     }
 }
 
