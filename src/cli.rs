@@ -180,9 +180,16 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         wait: Duration::from_secs(args.wait),
         creator: config.file.documents.creator.clone(),
     };
-    let report = batch::run(&batch)?;
-    crate::fsio::write_atomically(&batch.report, report.to_json().as_bytes())?;
-    eprint!("{report}");
-    eprintln!("report: {}", batch.report.display());
+    let (report, result) = batch::run(&batch);
+    let written = crate::fsio::write_atomically(&batch.report, report.to_json().as_bytes());
+    if result.is_ok() || report.summary.files > 0 {
+        eprint!("{report}");
+    }
+    match &written {
+        Ok(()) => eprintln!("report: {}", batch.report.display()),
+        Err(err) => eprintln!("error: the run report could not be written: {err:#}"),
+    }
+    result?;
+    written?;
     Ok(report.exit_code)
 }

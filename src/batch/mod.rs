@@ -108,12 +108,20 @@ impl Setup {
     }
 }
 
-/// Runs a batch. A fatal error (the registry cannot be read or written, the catalogue is
-/// broken) is returned as `Err`; everything else is in the report.
-pub fn run(config: &BatchConfig) -> Result<Report> {
+/// Runs a batch. Everything it did is in the report, also when a fatal error (the registry
+/// cannot be read or written, the catalogue is broken) stopped it; that error is returned too.
+pub fn run(config: &BatchConfig) -> (Report, Result<()>) {
+    let mut report = Report::new(config);
+    let result = run_into(config, &mut report);
+    if let Err(err) = &result {
+        report.fatal(format!("{err:#}"));
+    }
+    (report, result)
+}
+
+fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     let setup = Setup::load(&config.catalogue, &config.templates, &config.fonts)?;
     let catalogue = &setup.catalogue;
-    let mut report = Report::new(config);
 
     // Parse.
     let read = case::read_dir(&config.cases);
@@ -197,7 +205,7 @@ pub fn run(config: &BatchConfig) -> Result<Report> {
     }
 
     // Render in parallel, commit in order.
-    let mut committer = commit::Committer::new(&setup, config, &mut writers, &mut report);
+    let mut committer = commit::Committer::new(&setup, config, &mut writers, report);
     let rendered = std::sync::atomic::AtomicUsize::new(0);
     workers::ordered(
         &plan.documents,
@@ -215,7 +223,7 @@ pub fn run(config: &BatchConfig) -> Result<Report> {
     )
     .context("the batch stopped before every document was committed")?;
     typst::comemo::evict(0);
-    Ok(report)
+    Ok(())
 }
 
 /// Where reports and commands find a document's PDF.

@@ -77,6 +77,9 @@ pub struct Report {
     pub already_registered: Vec<Registered>,
     pub rejected: Vec<Rejection>,
     pub warnings: Vec<String>,
+    /// The error that stopped the batch, if one did (exit code 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fatal: Option<String>,
     pub exit_code: i32,
 }
 
@@ -93,6 +96,7 @@ impl Report {
             already_registered: Vec::new(),
             rejected: Vec::new(),
             warnings: Vec::new(),
+            fatal: None,
             exit_code: 0,
         }
     }
@@ -125,7 +129,12 @@ impl Report {
             problems,
         });
         self.summary.rejected = self.rejected.len();
-        self.exit_code = 1;
+        self.exit_code = self.exit_code.max(crate::cli::exit::REJECTED);
+    }
+
+    pub(super) fn fatal(&mut self, error: String) {
+        self.fatal = Some(error);
+        self.exit_code = crate::cli::exit::FATAL;
     }
 
     pub(super) fn warn(&mut self, warning: String) {

@@ -7,6 +7,7 @@
 //! consumer, so results waiting to be consumed stay bounded however large the batch.
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
 
@@ -51,8 +52,22 @@ where
                             done = moved_on.wait(done).expect("no thread panics holding it");
                         }
                         drop(done);
-                        if stop.load(Ordering::Relaxed) || send.send((i, work(&items[i]))).is_err()
-                        {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        // A panicking worker must not leave the others waiting for a consumer
+                        // that waits for it: stop them all, then let the panic reach the scope.
+                        let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(&items[i])));
+                        let result = match result {
+                            Ok(result) => result,
+                            Err(panic) => {
+                                stop.store(true, Ordering::Relaxed);
+                                drop(consumed.lock());
+                                moved_on.notify_all();
+                                std::panic::resume_unwind(panic);
+                            }
+                        };
+                        if send.send((i, result)).is_err() {
                             break;
                         }
                     }
@@ -142,6 +157,24 @@ mod tests {
         );
         assert_eq!(result, Err("stop"));
         assert!(done.load(Ordering::SeqCst) < 100);
+    }
+
+    #[test]
+    fn a_panicking_worker_ends_the_work_instead_of_hanging_it() {
+        let items: Vec<usize> = (0..1000).collect();
+        let outcome = std::panic::catch_unwind(|| {
+            let _: Result<(), ()> = ordered(
+                &items,
+                2,
+                4,
+                |&i| {
+                    assert!(i != 3, "worker failure");
+                    i
+                },
+                |_, _| Ok(()),
+            );
+        });
+        assert!(outcome.is_err());
     }
 
     #[test]

@@ -6,13 +6,13 @@
 //! issued under an old ministry name can always be rendered again with that name.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 
 use super::record::{canonical, sha256_hex};
+use crate::fsio::write_atomically;
 
 /// The folder of the templates every version may use (imports reach it as `/lib/…`).
 pub const LIB_DIR: &str = "lib";
@@ -102,15 +102,7 @@ impl TemplateStore {
         if path.exists() {
             return Ok(version);
         }
-        std::fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create {}", self.dir.display()))?;
-        let tmp = self.dir.join(format!(".{version}.json.tmp"));
-        let mut file = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-        std::fs::File::open(&self.dir)?.sync_all()?;
+        write_atomically(&path, text.as_bytes())?;
         Ok(version)
     }
 

@@ -274,6 +274,12 @@ fn texts_documents_cannot_show_are_refused() {
     ));
     let newline = BASE.replace("<title>Жас Алаш", "<title>Жас\nАлаш");
     assert!(has(&problems(&newline), "title", "a line break"));
+    let override_ = BASE.replace("<title>Жас Алаш", "<title>Жас \u{202E}шалА");
+    assert!(has(
+        &problems(&override_),
+        "title",
+        "the invisible character U+202E"
+    ));
     let han = BASE.replace("<title>Жас Алаш", "<title>Жас 中 Алаш");
     assert!(has(&problems(&han), "title", "U+4E2D"));
     let long = BASE.replace("<title>Жас Алаш", &format!("<title>{}", "ә".repeat(301)));

@@ -99,10 +99,12 @@ impl Check<'_> {
             spec.multiline && matches!(spec.kind, FieldType::Text | FieldType::Bilingual);
         if let Some(c) = text
             .chars()
-            .find(|&c| c.is_control() && !(multiline && c == '\n'))
+            .find(|&c| (c.is_control() && !(multiline && c == '\n')) || is_invisible(c))
         {
             let what = if c == '\n' {
                 "a line break".to_string()
+            } else if is_invisible(c) {
+                format!("the invisible character U+{:04X}", c as u32)
             } else {
                 format!("control character U+{:04X}", c as u32)
             };
@@ -453,4 +455,14 @@ impl Check<'_> {
 
 fn opt(bound: Option<i64>) -> String {
     bound.map(|b| b.to_string()).unwrap_or_default()
+}
+
+/// Characters that change how text reads without showing themselves: direction overrides and
+/// isolates (which can make a printed name differ from the registered one), zero-width spaces
+/// and joiners, soft hyphens and the byte-order mark. No Kazakh or Russian text needs them.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}'
+    )
 }
