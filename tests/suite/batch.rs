@@ -13,11 +13,7 @@ fn the_samples_issue_one_pdf_per_case_with_both_languages_intact() {
     assert_eq!(summary["issued"], 18);
     assert_eq!(summary["refused"], 5);
     assert_eq!(summary["rejected"], 0);
-    assert!(
-        run.stderr.contains("issued                  18"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("issued                  18");
 
     let pdfs: Vec<_> = walkdir::WalkDir::new(project.out())
         .into_iter()
@@ -148,9 +144,7 @@ fn a_rejected_case_is_located_and_the_rest_are_issued() {
     assert_eq!(problem["field"], "applicant.bin");
     assert_eq!(problem["origin"]["file"], "cases/day.xml");
     assert_eq!(problem["origin"]["pos"]["line"], 30);
-    assert!(run.stderr.contains(
-        "cases/day.xml, line 30: case \"BAD-1\": field applicant.bin: BIN \"100440000005\" check digit is 5, expected 4"
-    ), "{}", run.stderr);
+    run.expect_stderr("cases/day.xml, line 30: case \"BAD-1\": field applicant.bin: BIN \"100440000005\" check digit is 5, expected 4");
     assert!(
         rejected
             .iter()
@@ -244,12 +238,7 @@ fn a_registered_case_sent_again_with_other_data_is_refused() {
     );
     let run = project.batch(&[]);
     assert_eq!(run.code, 1);
-    assert!(
-        run.stderr
-            .contains("№ 00001-Г was issued for this case on 2026-11-19 from different data"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("№ 00001-Г was issued for this case on 2026-11-19 from different data");
     assert_eq!(project.records("media").len(), 1);
 }
 
@@ -268,11 +257,7 @@ fn the_same_case_twice_in_a_batch_is_refused_in_both_places() {
     assert_eq!(run.code, 1);
     let report = run.report(&project);
     assert_eq!(report["summary"]["rejected"], 2);
-    assert!(
-        run.stderr.contains("also given at cases/b.xml, line 3"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("also given at cases/b.xml, line 3");
     assert!(project.records("media").is_empty());
 }
 
@@ -299,17 +284,8 @@ fn fatal_errors_exit_two_and_print_their_chain() {
     );
     let run = project.batch(&[]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("error: cannot read catalogue file nowhere/services.toml"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("caused by: No such file or directory"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("error: cannot read catalogue file nowhere/services.toml");
+    run.expect_stderr("caused by: No such file or directory");
 }
 
 #[test]

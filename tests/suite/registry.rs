@@ -60,13 +60,8 @@ fn after_damage(damage: impl FnOnce(&mut Vec<String>)) -> (Project, Run) {
 fn an_edited_record_stops_the_next_batch_and_is_named() {
     let (project, run) = after_damage(|lines| lines[6] = lines[6].replace("00007-ИА", "00077-ИА"));
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("registry \"media\""), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("line 7 (record 7): its content does not match its hash (edited?)"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("registry \"media\"");
+    run.expect_stderr("line 7 (record 7): its content does not match its hash (edited?)");
     assert_eq!(
         project.records("media").len(),
         23,
@@ -80,24 +75,14 @@ fn a_deleted_record_is_named() {
         lines.remove(4);
     });
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("line 5: record 6 stands where record 5 should"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("line 5: record 6 stands where record 5 should");
 }
 
 #[test]
 fn a_swapped_pair_is_named() {
     let (_, run) = after_damage(|lines| lines.swap(9, 10));
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("line 10: record 11 stands where record 10 should"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("line 10: record 11 stands where record 10 should");
 }
 
 #[test]
@@ -116,19 +101,10 @@ fn a_torn_last_write_is_recovered_loudly_and_the_batch_goes_on() {
     );
     let run = project.batch(&[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("warning: registry media: the last write was cut off"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(&format!(
-            "removed 13 bytes of an incomplete record, keeping {whole} bytes"
-        )),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("warning: registry media: the last write was cut off");
+    run.expect_stderr(&format!(
+        "removed 13 bytes of an incomplete record, keeping {whole} bytes"
+    ));
     let report = run.report(&project);
     assert_eq!(report["warnings"].as_array().unwrap().len(), 1);
     assert_eq!(verify_independently(&path), 24);

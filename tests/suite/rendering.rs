@@ -105,14 +105,10 @@ fn a_document_that_cannot_be_rendered_is_rejected_and_later_numbers_close_the_ga
     );
     let run = project.batch(&["--jobs", "2"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "case \"R-2\": field document certificate: cannot be rendered: media/certificate.typ:"
-        ),
-        "{}",
-        run.stderr
+    run.expect_stderr(
+        "case \"R-2\": field document certificate: cannot be rendered: media/certificate.typ:",
     );
-    assert!(run.stderr.contains("broken for this one"), "{}", run.stderr);
+    run.expect_stderr("broken for this one");
     let records = project.records("media");
     let issued: Vec<(&str, &str)> = records
         .iter()

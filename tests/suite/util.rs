@@ -27,6 +27,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// Fails, showing what was printed, unless standard error contains `part`.
+    #[track_caller]
+    pub fn expect_stderr(&self, part: &str) {
+        assert!(
+            self.stderr.contains(part),
+            "{part:?} not in:\n{}",
+            self.stderr
+        );
+    }
+
     /// The run report as JSON.
     pub fn report(&self, project: &Project) -> Value {
         let text =
