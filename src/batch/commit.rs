@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 
-use super::{BatchConfig, Report, Setup, output_path};
+use super::{BatchConfig, Report, Setup};
 use crate::fsio::write_atomically;
 use crate::plan::Planned;
 use crate::problem::Problem;
@@ -72,7 +72,7 @@ impl<'a> Committer<'a> {
 
         let sha256 = sha256_hex(&pdf);
         let file = planned.file();
-        write_atomically(&output_path(&self.config.out, &file), &pdf)?;
+        write_atomically(&self.config.out.join(&file), &pdf)?;
 
         let writer = self
             .writers

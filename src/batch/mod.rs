@@ -225,8 +225,3 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     typst::comemo::evict(0);
     Ok(())
 }
-
-/// Where reports and commands find a document's PDF.
-pub fn output_path(out: &std::path::Path, file: &str) -> PathBuf {
-    out.join(file)
-}

@@ -42,14 +42,6 @@ impl Node {
         }
     }
 
-    /// All children named `name`, in file order.
-    pub fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
-        self.entries()
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, node)| node)
-    }
-
     /// The nodes at a dotted path (`applicant.name`), following every repetition.
     pub fn at_path<'a>(&'a self, path: &str) -> Vec<&'a Node> {
         let mut nodes = vec![self];

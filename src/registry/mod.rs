@@ -153,8 +153,4 @@ impl Writer {
     pub fn is_empty(&self) -> bool {
         self.chain.len() == 0
     }
-
-    pub fn journal(&self) -> &Journal {
-        &self.journal
-    }
 }
