@@ -49,7 +49,11 @@ pub enum Command {
         Exit codes: 0 every case handled, 1 some cases rejected, 2 fatal error.")]
     Batch(BatchArgs),
     /// List the services of the catalogue and the documents they end in
-    Services,
+    Services {
+        /// Catalogue folder [default: from qujat.toml]
+        #[arg(long, value_name = "DIR")]
+        catalogue: Option<PathBuf>,
+    },
     /// Write synthetic media-registration cases (valid, varied) for stress tests and benchmarks
     #[command(
         after_help = "Example:\n  qujat generate-cases --count 5000 --out bench/out/cases/synthetic.csv"
@@ -103,6 +107,12 @@ pub struct BatchArgs {
     /// Seconds to wait for another batch holding a registry's lock
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub wait: u64,
+    /// Catalogue folder (services, authorities, MCI, calendar) [default: from qujat.toml]
+    #[arg(long, value_name = "DIR")]
+    pub catalogue: Option<PathBuf>,
+    /// Templates folder [default: from qujat.toml]
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 /// Runs the command and returns the exit code.
@@ -122,14 +132,33 @@ pub fn run(cli: Cli) -> Result<i32> {
             if to < from {
                 bail!("--to {to} is before --from {from}");
             }
-            let csv = crate::synth::media_cases_csv(args.count, args.seed, &args.prefix, from, to);
+            let catalogue =
+                crate::catalogue::Catalogue::load(&config.path(&config.file.paths.catalogue))?;
+            let service = catalogue
+                .service("media-registration")
+                .context("the catalogue has no service media-registration")?;
+            let mci = service.duty.map_or(0, |d| d.mci);
+            if let Some(missing) = [from, to]
+                .into_iter()
+                .find(|d| catalogue.mci.on(d.add_days(-60).unwrap_or(*d)).is_none())
+            {
+                bail!("mci.toml has no value for the weeks before {missing}");
+            }
+            let duty = |date: Date| mci * catalogue.mci.on(date).unwrap_or_default();
+            let csv = crate::synth::media_cases_csv(
+                args.count,
+                args.seed,
+                &args.prefix,
+                (from, to),
+                duty,
+            );
             crate::fsio::write_atomically(&args.out, csv.as_bytes())?;
             eprintln!("wrote {} cases to {}", args.count, args.out.display());
             Ok(exit::OK)
         }
-        Command::Services => {
-            let catalogue =
-                crate::catalogue::Catalogue::load(&config.path(&config.file.paths.catalogue))?;
+        Command::Services { catalogue } => {
+            let dir = catalogue.unwrap_or_else(|| config.path(&config.file.paths.catalogue));
+            let catalogue = crate::catalogue::Catalogue::load(&dir)?;
             print!("{}", crate::catalogue::listing(&catalogue));
             Ok(exit::OK)
         }
@@ -172,8 +201,12 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         registry: args
             .registry
             .unwrap_or_else(|| config.path(&paths.registry)),
-        catalogue: config.path(&paths.catalogue),
-        templates: config.path(&paths.templates),
+        catalogue: args
+            .catalogue
+            .unwrap_or_else(|| config.path(&paths.catalogue)),
+        templates: args
+            .templates
+            .unwrap_or_else(|| config.path(&paths.templates)),
         fonts: config.path(&paths.fonts),
         jobs,
         today,

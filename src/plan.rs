@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 
-use crate::catalogue::{Catalogue, DocumentSpec, Outcome};
+use crate::catalogue::{Catalogue, DocumentSpec, money_view};
 use crate::date::Date;
 use crate::problem::{Origin, Problem};
-use crate::registry::{Key, Writer, hash_json};
+use crate::registry::{ItemNumber, Key, Writer, hash_json};
 use crate::render::PdfMeta;
 use crate::validate::{ValidCase, date_view};
 
@@ -22,17 +22,26 @@ use crate::validate::{ValidCase, date_view};
 pub struct Planned {
     pub key: Key,
     pub origin: Origin,
-    pub outcome: Outcome,
+    pub outcome: String,
     pub registry: String,
+    /// The catalogue sequence its number format comes from.
     pub sequence: String,
-    /// Position in the sequence.
+    /// The counter it takes its number from: the sequence, or `<sequence>-<code>` for a
+    /// sequence counted per code.
+    pub counter: String,
+    /// Position in the counter.
     pub n: u64,
     pub number: String,
+    /// Numbers of the items it lists, consecutive in their own sequence.
+    pub items: Vec<ItemNumber>,
+    /// For a document allowed once per value of a field: `<field>=<value>`.
+    pub once: Option<String>,
     pub issued: Date,
     pub case_hash: String,
     /// The template's path (its version is looked up from it).
     pub template: String,
-    /// What the template shows; `document.number` is kept in step with `number`.
+    /// What the template shows; `document.number` and `document.items` are kept in step with
+    /// the numbers.
     pub data: Json,
     /// The code that fills `{code}` in the number format.
     code: String,
@@ -42,12 +51,12 @@ impl Planned {
     /// The PDF's path within the output folder: names made from the registry place only, so
     /// nothing from a case ever reaches a file name.
     pub fn file(&self) -> String {
-        format!("{}/{}-{:06}.pdf", self.registry, self.sequence, self.n)
+        format!("{}/{}-{:06}.pdf", self.registry, self.counter, self.n)
     }
 
     /// A stable identifier of the document, from which the PDF's ID is derived.
     pub fn ident(&self) -> String {
-        format!("qujat:{}/{}/{}", self.registry, self.sequence, self.n)
+        format!("qujat:{}/{}/{}", self.registry, self.counter, self.n)
     }
 
     /// The PDF metadata that comes from the record: identifier, creation date, creator.
@@ -59,13 +68,36 @@ impl Planned {
         }
     }
 
-    /// Moves the document to position `n` of its sequence (after an earlier document of the
-    /// sequence could not be issued), renumbering it.
-    pub fn renumber(&mut self, n: u64, catalogue: &Catalogue) {
+    /// The counters this document takes numbers from, with how many it takes from each.
+    pub fn takes(&self) -> Vec<(String, u64)> {
+        let mut takes = vec![(self.counter.clone(), 1)];
+        if let Some(first) = self.items.first() {
+            takes.push((first.sequence.clone(), self.items.len() as u64));
+        }
+        takes
+    }
+
+    /// Moves the document to position `n` of its counter and its items to positions from
+    /// `first_item` on (after an earlier document could not be issued), renumbering them.
+    pub fn renumber(&mut self, n: u64, first_item: u64, catalogue: &Catalogue) {
+        let registry = &catalogue.registries[&self.registry];
+        let year = self.issued.year();
         self.n = n;
-        let format = &catalogue.registries[&self.registry].sequences[&self.sequence].format;
-        self.number = format.format(n, self.issued.year(), &self.code);
+        self.number = registry.sequences[&self.sequence]
+            .format
+            .format(n, year, &self.code);
+        for (i, item) in self.items.iter_mut().enumerate() {
+            item.n = first_item + i as u64;
+            item.number = registry.sequences[&item.sequence]
+                .format
+                .format(item.n, year, "");
+        }
         self.data["document"]["number"] = json!(self.number);
+        self.data["document"]["items"] = self
+            .items
+            .iter()
+            .map(|item| json!({ "n": item.n, "number": item.number }))
+            .collect();
     }
 }
 
@@ -89,23 +121,19 @@ pub struct Plan {
 }
 
 /// The data every template receives.
-fn document_data(
-    catalogue: &Catalogue,
-    case: &ValidCase,
-    spec: &DocumentSpec,
-    number: &str,
-) -> Json {
+fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec) -> Json {
     let service = &catalogue.services[&case.service];
     let registry = &catalogue.registries[&spec.registry];
     let authority = catalogue
         .authorities
-        .in_force(&service.provider, case.decision_date)
+        .in_force(&case.authority, case.decision_date)
         .expect("validation found the authority in force");
-    json!({
+    let mut data = json!({
         "document": {
             "kind": spec.kind,
             "title": spec.title,
-            "number": number,
+            "number": "",
+            "items": [],
             "date": date_view(case.decision_date),
         },
         "service": {
@@ -115,8 +143,52 @@ fn document_data(
         },
         "registry": { "code": registry.code, "name": registry.name },
         "authority": { "name": authority.name, "city": authority.city },
+        "deadline": {
+            "days": service.deadline.days,
+            "count": service.deadline.count,
+            "due": date_view(case.due),
+        },
         "case": case.view,
-    })
+    });
+    if let Some(path) = &service.subject {
+        let mut value = &case.view;
+        for part in path.split('.') {
+            value = &value[part];
+        }
+        data["subject"] = match value {
+            Json::String(text) => json!({ "kk": text, "ru": text }),
+            other => other.clone(),
+        };
+    }
+    if let Some(duty) = service.duty {
+        let paid_on = case.canonical["duty"]["date"]
+            .as_str()
+            .and_then(|d| d.parse().ok())
+            .expect("validation checked the duty's date");
+        let mci = catalogue
+            .mci
+            .on(paid_on)
+            .expect("validation found the MCI in force");
+        data["duty"] = json!({
+            "mci": duty.mci,
+            "rate": money_view(mci),
+            "amount": money_view(mci * duty.mci),
+        });
+    }
+    data
+}
+
+/// The value of a once-only field in a case's canonical data, as `<field>=<value>`.
+fn once_value(case: &ValidCase, field: &str) -> String {
+    let mut value = &case.canonical;
+    for part in field.split('.') {
+        value = &value[part];
+    }
+    let text = match value {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    format!("{field}={text}")
 }
 
 /// Plans the documents of `cases` against the registries' current state.
@@ -130,17 +202,21 @@ pub fn plan(
     });
     let mut tails: BTreeMap<(String, String), u64> = BTreeMap::new();
     for (code, writer) in writers {
-        for (sequence, tail) in writer.sequence_tails() {
-            tails.insert((code.clone(), sequence.clone()), *tail);
+        for (counter, tail) in writer.sequence_tails() {
+            tails.insert((code.clone(), counter.clone()), *tail);
         }
     }
+    // Once-only documents planned in this batch, with the case that takes each.
+    let mut once_planned: BTreeMap<(String, String, String), (String, Origin)> = BTreeMap::new();
     let mut plan = Plan::default();
     for case in cases {
         let service = &catalogue.services[&case.service];
         let case_hash = hash_json(&case.canonical);
         let mut documents = Vec::new();
         let mut problems = Vec::new();
-        for spec in service.documents_on(case.outcome) {
+        let refuse =
+            |message: String| Problem::new(case.origin.clone(), message).case(Some(&case.id));
+        for spec in service.documents_on(&case.outcome) {
             let key = Key {
                 service: case.service.clone(),
                 case_id: case.id.clone(),
@@ -157,19 +233,36 @@ pub fn plan(
                         issued: registered.issued,
                     });
                 } else {
-                    problems.push(
-                        Problem::new(
-                            case.origin.clone(),
-                            format!(
-                                "{} № {} was issued for this case on {} from different data; a \
-                                 registered document never changes (a change needs a new application)",
-                                spec.title.ru, registered.number, registered.issued
-                            ),
-                        )
-                        .case(Some(&case.id)),
-                    );
+                    problems.push(refuse(format!(
+                        "{} № {} was issued for this case on {} from different data; a \
+                         registered document never changes (a change needs a new application)",
+                        spec.title.ru, registered.number, registered.issued
+                    )));
                 }
                 continue;
+            }
+            let once = spec.once_per.as_ref().map(|field| once_value(&case, field));
+            if let (Some(value), Some(field)) = (&once, &spec.once_per) {
+                let once_key = (case.service.clone(), spec.kind.clone(), value.clone());
+                let earlier = writer
+                    .registered_once(&once_key)
+                    .map(|r| format!("№ {} of {} (case {})", r.number, r.issued, r.case_id))
+                    .or_else(|| {
+                        once_planned
+                            .get(&once_key)
+                            .map(|(id, origin)| format!("case {id} at {origin}, in this batch"))
+                    });
+                if let Some(earlier) = earlier {
+                    let shown = value.split_once('=').map_or(value.as_str(), |(_, v)| v);
+                    problems.push(
+                        refuse(format!(
+                            "{} is allowed once per {field}, and {field} {shown} already has one: {earlier}",
+                            spec.title.ru
+                        ))
+                        .field(field.clone()),
+                    );
+                    continue;
+                }
             }
             let sequence = &catalogue.registries[&spec.registry].sequences[&spec.sequence];
             let code = match &sequence.code_field {
@@ -179,32 +272,67 @@ pub fn plan(
                     .to_string(),
                 None => String::new(),
             };
-            documents.push((key, spec, code));
+            let counter = sequence.counter(&spec.sequence, &code);
+            let items = match &spec.items {
+                Some(items) => {
+                    let mut list = &case.view;
+                    for part in items.list.split('.') {
+                        list = &list[part];
+                    }
+                    let count = list.as_array().map_or(0, Vec::len);
+                    vec![
+                        ItemNumber {
+                            sequence: items.sequence.clone(),
+                            n: 0,
+                            number: String::new(),
+                        };
+                        count
+                    ]
+                }
+                None => Vec::new(),
+            };
+            documents.push((key, spec, code, counter, items, once));
         }
         if !problems.is_empty() {
             plan.refused.push((case.origin.clone(), problems));
             continue;
         }
-        for (key, spec, code) in documents {
-            let tail = tails
-                .entry((spec.registry.clone(), spec.sequence.clone()))
-                .or_insert(0);
-            *tail += 1;
+        for (key, spec, code, counter, items, once) in documents {
+            if let Some(value) = &once {
+                let once_key = (case.service.clone(), spec.kind.clone(), value.clone());
+                once_planned.insert(once_key, (case.id.clone(), case.origin.clone()));
+            }
+            let mut take = |counter: &str, count: u64| {
+                let tail = tails
+                    .entry((spec.registry.clone(), counter.to_string()))
+                    .or_insert(0);
+                let first = *tail + 1;
+                *tail += count;
+                first
+            };
+            let n = take(&counter, 1);
+            let first_item = match items.first() {
+                Some(item) => take(&item.sequence, items.len() as u64),
+                None => 0,
+            };
             let mut planned = Planned {
                 key,
                 origin: case.origin.clone(),
-                outcome: case.outcome,
+                outcome: case.outcome.clone(),
                 registry: spec.registry.clone(),
                 sequence: spec.sequence.clone(),
-                n: *tail,
+                counter,
+                n,
                 number: String::new(),
+                items,
+                once,
                 issued: case.decision_date,
                 case_hash: case_hash.clone(),
                 template: spec.template.clone(),
-                data: document_data(catalogue, &case, spec, ""),
+                data: document_data(catalogue, &case, spec),
                 code,
             };
-            planned.renumber(*tail, catalogue);
+            planned.renumber(n, first_item, catalogue);
             plan.documents.push(planned);
         }
     }

@@ -139,7 +139,8 @@ applicant.bin,applicant.name.kk,applicant.name.ru,applicant.address.kk,applicant
 decision.outcome,decision.date,decision.official.position,decision.official.name,\
 decision.reasons.1.kk,decision.reasons.1.ru,application_type,publication_kind,title,languages,\
 periodicity.kk,periodicity.ru,territory.kk,territory.ru,subject.kk,subject.ru,chief_editor,\
-editorial_address.kk,editorial_address.ru,website,previous.number,previous.date,changes.kk,changes.ru";
+editorial_address.kk,editorial_address.ru,website,previous.number,previous.date,changes.kk,changes.ru,\
+duty.amount,duty.date,duty.receipt";
 
 fn csv_cell(text: &str) -> String {
     if text.contains([',', '"', '\n']) {
@@ -150,8 +151,15 @@ fn csv_cell(text: &str) -> String {
 }
 
 /// `count` media-registration cases as one CSV file, decided between `first` and `last`
-/// (inclusive), ids `{prefix}-000001`…, about one in seven refused.
-pub fn media_cases_csv(count: usize, seed: u64, prefix: &str, first: Date, last: Date) -> String {
+/// (inclusive), ids `{prefix}-000001`…, about one in seven refused. `duty` gives the state duty
+/// in tenge on a day of payment (each case pays it on its application date).
+pub fn media_cases_csv(
+    count: usize,
+    seed: u64,
+    prefix: &str,
+    (first, last): (Date, Date),
+    duty: impl Fn(Date) -> i64,
+) -> String {
     let mut rng = Rng(seed);
     let span = (last.to_days() - first.to_days()).max(0) as usize + 1;
     let mut out = String::with_capacity(count * 900);
@@ -218,8 +226,8 @@ pub fn media_cases_csv(count: usize, seed: u64, prefix: &str, first: Date, last:
         };
         let (reason_kk, reason_ru) = if refused {
             (
-                "Мемлекеттік баж төленгенін растайтын құжат ұсынылмаған.",
-                "Не представлен документ об уплате государственной пошлины.",
+                "Өтінішке қоса берілетін құжаттар толық ұсынылмаған.",
+                "Представлен неполный пакет документов, прилагаемых к заявлению.",
             )
         } else {
             ("", "")
@@ -239,7 +247,7 @@ pub fn media_cases_csv(count: usize, seed: u64, prefix: &str, first: Date, last:
         } else {
             (String::new(), String::new(), "", "")
         };
-        let cells: [&str; 35] = [
+        let cells: [&str; 38] = [
             &format!("{prefix}-{i:06}"),
             "media-registration",
             &format!("KZ{:010}", seed.wrapping_add(i as u64) % 10_000_000_000),
@@ -279,6 +287,9 @@ pub fn media_cases_csv(count: usize, seed: u64, prefix: &str, first: Date, last:
             &prev_date,
             changes_kk,
             changes_ru,
+            &duty(applied).to_string(),
+            &applied.to_string(),
+            &format!("Б-{i:06}"),
         ];
         let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
         let _ = writeln!(out, "{}", row.join(","));

@@ -19,8 +19,8 @@ pub(super) struct Committer<'a> {
     config: &'a BatchConfig,
     writers: &'a mut BTreeMap<String, Writer>,
     report: &'a mut Report,
-    /// Per (registry, sequence): how many planned documents could not be issued, so later ones
-    /// move down to keep the sequence gapless.
+    /// Per (registry, counter): how many planned numbers were not used because their document
+    /// could not be issued, so later ones move down to keep every counter gapless.
     shifts: HashMap<(String, String), u64>,
 }
 
@@ -47,20 +47,30 @@ impl<'a> Committer<'a> {
         planned: &Planned,
         rendered: Result<Vec<u8>, RenderError>,
     ) -> Result<()> {
-        let place = (planned.registry.clone(), planned.sequence.clone());
-        let shift = self.shifts.get(&place).copied().unwrap_or(0);
-        let (planned, rendered) = if shift == 0 {
+        let shift_of = |counter: &str| {
+            let place = (planned.registry.clone(), counter.to_string());
+            self.shifts.get(&place).copied().unwrap_or(0)
+        };
+        let shift = shift_of(&planned.counter);
+        let item_shift = planned.items.first().map_or(0, |i| shift_of(&i.sequence));
+        let (planned, rendered) = if shift == 0 && item_shift == 0 {
             (Cow::Borrowed(planned), rendered)
         } else {
             let mut moved = planned.clone();
-            moved.renumber(planned.n - shift, &self.setup.catalogue);
+            let first_item = planned.items.first().map_or(0, |i| i.n - item_shift);
+            moved.renumber(planned.n - shift, first_item, &self.setup.catalogue);
             let rendered = self.setup.render(&moved, &self.config.creator);
             (Cow::Owned(moved), rendered)
         };
         let pdf = match rendered {
             Ok(pdf) => pdf,
             Err(err) => {
-                *self.shifts.entry(place).or_default() += 1;
+                for (counter, count) in planned.takes() {
+                    *self
+                        .shifts
+                        .entry((planned.registry.clone(), counter))
+                        .or_default() += count;
+                }
                 let problem =
                     Problem::new(planned.origin.clone(), format!("cannot be rendered: {err}"))
                         .case(Some(&planned.key.case_id))
@@ -88,9 +98,11 @@ impl<'a> Committer<'a> {
                 service: planned.key.service.clone(),
                 case_id: planned.key.case_id.clone(),
                 document: planned.key.document.clone(),
-                sequence: planned.sequence.clone(),
+                sequence: planned.counter.clone(),
                 n: planned.n,
                 number: planned.number.clone(),
+                items: planned.items.clone(),
+                once: planned.once.clone(),
                 issued: planned.issued,
                 case_hash: planned.case_hash.clone(),
                 content: hash_json(&planned.data),

@@ -167,13 +167,14 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
             Err((origin, problems)) => report.reject(origin, problems),
         }
     }
+    report.record_overdue(&valid);
 
     // Lock and read every registry these cases go to, in name order.
     let registries: BTreeSet<&str> = valid
         .iter()
         .flat_map(|c| {
             catalogue.services[&c.service]
-                .documents_on(c.outcome)
+                .documents_on(&c.outcome)
                 .map(|d| d.registry.as_str())
         })
         .collect();

@@ -7,10 +7,11 @@ use std::fmt;
 use serde::Serialize;
 
 use super::BatchConfig;
-use crate::catalogue::Outcome;
+use crate::catalogue::REFUSED;
 use crate::date::Date;
 use crate::plan::{Already, Planned};
 use crate::problem::{Origin, Problem};
+use crate::validate::ValidCase;
 
 /// Counts for the summary line.
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub struct Summary {
     pub rejected: usize,
     /// Documents found registered already, left as they are.
     pub already_registered: usize,
+    /// Valid cases decided after their statutory term.
+    pub overdue: usize,
 }
 
 /// A rejected case, or a file or row that could not be read, with everything wrong with it.
@@ -44,9 +47,12 @@ pub struct Issued {
     pub service: String,
     pub case_id: String,
     pub document: String,
-    pub outcome: Outcome,
+    pub outcome: String,
     pub registry: String,
     pub number: String,
+    /// Numbers given to the items the document lists (deposited objects).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub item_numbers: Vec<String>,
     pub issued: Date,
     pub file: String,
     pub sha256: String,
@@ -64,6 +70,20 @@ pub struct Registered {
     pub issued: Date,
 }
 
+/// A case decided after its statutory term.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overdue {
+    pub service: String,
+    pub case_id: String,
+    pub applied: Date,
+    /// The last day of the term.
+    pub due: Date,
+    pub decided: Date,
+    /// Calendar days between the due date and the decision.
+    pub days_late: i64,
+    pub origin: Origin,
+}
+
 /// What a batch did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -75,6 +95,7 @@ pub struct Report {
     pub summary: Summary,
     pub documents: Vec<Issued>,
     pub already_registered: Vec<Registered>,
+    pub overdue: Vec<Overdue>,
     pub rejected: Vec<Rejection>,
     pub warnings: Vec<String>,
     /// The error that stopped the batch, if one did (exit code 2).
@@ -94,6 +115,7 @@ impl Report {
             summary: Summary::default(),
             documents: Vec::new(),
             already_registered: Vec::new(),
+            overdue: Vec::new(),
             rejected: Vec::new(),
             warnings: Vec::new(),
             fatal: None,
@@ -155,18 +177,36 @@ impl Report {
         self.summary.already_registered = self.already_registered.len();
     }
 
+    /// Lists the valid cases decided after their statutory term, in case order.
+    pub(super) fn record_overdue(&mut self, cases: &[ValidCase]) {
+        for case in cases.iter().filter(|c| c.decision_date > c.due) {
+            self.overdue.push(Overdue {
+                service: case.service.clone(),
+                case_id: case.id.clone(),
+                applied: case.application_date,
+                due: case.due,
+                decided: case.decision_date,
+                days_late: case.decision_date.to_days() - case.due.to_days(),
+                origin: case.origin.clone(),
+            });
+        }
+        self.summary.overdue = self.overdue.len();
+    }
+
     pub(super) fn issued(&mut self, planned: &Planned, file: &str, sha256: &str) {
-        match planned.outcome {
-            Outcome::Approved => self.summary.issued += 1,
-            Outcome::Refused => self.summary.refused += 1,
+        if planned.outcome == REFUSED {
+            self.summary.refused += 1;
+        } else {
+            self.summary.issued += 1;
         }
         self.documents.push(Issued {
             service: planned.key.service.clone(),
             case_id: planned.key.case_id.clone(),
             document: planned.key.document.clone(),
-            outcome: planned.outcome,
+            outcome: planned.outcome.clone(),
             registry: planned.registry.clone(),
             number: planned.number.clone(),
+            item_numbers: planned.items.iter().map(|i| i.number.clone()).collect(),
             issued: planned.issued,
             file: file.to_string(),
             sha256: sha256.to_string(),
@@ -197,8 +237,23 @@ impl fmt::Display for Report {
         )?;
         writeln!(f, "  rejected            {:>6}", s.rejected)?;
         writeln!(f, "  already registered  {:>6}", s.already_registered)?;
+        writeln!(
+            f,
+            "  overdue             {:>6}  (decided after the statutory term)",
+            s.overdue
+        )?;
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
+        }
+        if !self.overdue.is_empty() {
+            writeln!(f, "overdue:")?;
+            for o in &self.overdue {
+                writeln!(
+                    f,
+                    "  {}: case {} ({}) applied {}, due {}, decided {} ({} days late)",
+                    o.origin, o.case_id, o.service, o.applied, o.due, o.decided, o.days_late
+                )?;
+            }
         }
         if !self.rejected.is_empty() {
             writeln!(f, "rejected:")?;

@@ -3,15 +3,19 @@
 //! read. Everything that changes by decree lives there, not in code.
 
 mod authority;
+mod calendar;
+mod mci;
 mod schema;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 
 pub use authority::{Authorities, AuthorityPeriod};
+pub use calendar::{Calendar, Count, Deadline};
+pub use mci::{Mci, money_view, tenge_text};
 pub use schema::{FieldSpec, FieldType, Fields, When};
 
 use crate::numbering::NumberFormat;
@@ -33,24 +37,14 @@ pub struct Choice {
     /// A short code that number formats can include (`{code}`), e.g. `Г` for a newspaper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The authority this value stands for, for a service whose provider depends on a field
+    /// (the local executive body of a region).
+    #[serde(default, skip_serializing)]
+    pub authority: Option<String>,
 }
 
-/// What a decision says about an application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    Approved,
-    Refused,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Approved => "approved",
-            Outcome::Refused => "refused",
-        }
-    }
-}
+/// The outcome of a refusal: every service issues a reasoned refusal on it.
+pub const REFUSED: &str = "refused";
 
 /// A registry: one append-only journal, holding one or more gapless number sequences.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,6 +64,38 @@ pub struct Sequence {
     /// The choice field whose value's `code` fills `{code}` in the format.
     #[serde(default)]
     pub code_field: Option<String>,
+    /// Whether each code has its own counter (each region numbers its own documents).
+    #[serde(default)]
+    pub per_code: bool,
+}
+
+impl Sequence {
+    /// The name of the counter a document with `code` takes its number from: the sequence's
+    /// own name, or `<sequence>-<code>` for a sequence counted per code.
+    pub fn counter(&self, sequence: &str, code: &str) -> String {
+        if self.per_code {
+            format!("{sequence}-{code}")
+        } else {
+            sequence.to_string()
+        }
+    }
+}
+
+/// Numbers for the items of a list field: each item takes the next number of a sequence.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Items {
+    /// The path of a list field of the service.
+    pub list: String,
+    /// A sequence of the document's registry.
+    pub sequence: String,
+}
+
+/// A state duty a service charges, in monthly calculation indices.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Duty {
+    pub mci: i64,
 }
 
 /// A document a service can end in.
@@ -78,13 +104,21 @@ pub struct Sequence {
 pub struct DocumentSpec {
     #[serde(skip)]
     pub kind: String,
-    /// The decision outcome that produces this document.
-    pub on: Outcome,
+    /// The decision outcome that produces this document (`approved`, `refused`, or an outcome of
+    /// the service's own such as `nonconformities`).
+    pub on: String,
     pub title: Bilingual,
     /// Path of the main template file, relative to the templates folder.
     pub template: String,
     pub registry: String,
     pub sequence: String,
+    /// Numbers for each item of a list, besides the document's own.
+    #[serde(default)]
+    pub items: Option<Items>,
+    /// A field whose value may have this document at most once (a decision allowed once per
+    /// application).
+    #[serde(default)]
+    pub once_per: Option<String>,
 }
 
 /// A state service and the rules its cases follow.
@@ -96,24 +130,50 @@ pub struct Service {
     pub name: Bilingual,
     pub legal_basis: Bilingual,
     /// The authority (see `authorities.toml`) that provides the service and signs its documents.
-    pub provider: String,
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Or: a choice field whose value names the authority (the region's executive body).
+    #[serde(default)]
+    pub provider_field: Option<String>,
+    /// The statutory term, from the application date.
+    pub deadline: Deadline,
+    #[serde(default)]
+    pub duty: Option<Duty>,
+    /// The field that names what an application is about (a title, a system's name), which
+    /// letters such as a refusal cite.
+    #[serde(default)]
+    pub subject: Option<String>,
     pub fields: Fields,
     pub documents: BTreeMap<String, DocumentSpec>,
+    /// The catalogue file it was read from.
+    #[serde(skip)]
+    pub file: PathBuf,
 }
 
 impl Service {
     /// The documents a decision with this outcome produces, in a fixed order.
-    pub fn documents_on(&self, outcome: Outcome) -> impl Iterator<Item = &DocumentSpec> {
+    pub fn documents_on<'a>(&'a self, outcome: &'a str) -> impl Iterator<Item = &'a DocumentSpec> {
         self.documents.values().filter(move |d| d.on == outcome)
+    }
+
+    /// The outcomes a decision of this service can have.
+    pub fn outcomes(&self) -> BTreeSet<&str> {
+        self.documents.values().map(|d| d.on.as_str()).collect()
     }
 }
 
+/// One file of the catalogue: `common.toml` or a file of `services/`. Each may define choice
+/// sets, registries and services; only `common.toml` has the common fields.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServicesFile {
-    common: CommonFile,
+    #[serde(default)]
+    common: Option<CommonFile>,
+    #[serde(default)]
     choice_sets: BTreeMap<String, BTreeMap<String, Choice>>,
+    #[serde(default)]
     registries: BTreeMap<String, Registry>,
+    #[serde(default)]
     services: BTreeMap<String, Service>,
 }
 
@@ -132,6 +192,8 @@ pub struct Catalogue {
     pub registries: BTreeMap<String, Registry>,
     pub services: BTreeMap<String, Service>,
     pub authorities: Authorities,
+    pub mci: Mci,
+    pub calendar: Calendar,
     /// The folder it was read from.
     pub dir: PathBuf,
 }
@@ -144,32 +206,92 @@ fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
 }
 
 impl Catalogue {
-    /// Reads `services.toml` and `authorities.toml` from `dir` and checks every cross-reference.
+    /// Reads the catalogue folder — `common.toml`, every `services/*.toml`, `authorities.toml`,
+    /// `mci.toml`, `calendar.toml` — and checks every cross-reference.
     pub fn load(dir: &Path) -> Result<Catalogue> {
-        let services: ServicesFile = read_toml(&dir.join("services.toml"))?;
-        let authorities = Authorities::from_file(read_toml(&dir.join("authorities.toml"))?)
-            .with_context(|| format!("in {}", dir.join("authorities.toml").display()))?;
+        let common_path = dir.join("common.toml");
+        let common: ServicesFile = read_toml(&common_path)?;
+        let Some(common_fields) = common.common.as_ref().map(|c| c.fields.clone()) else {
+            bail!("{}: [common.fields] is missing", common_path.display());
+        };
         let mut catalogue = Catalogue {
-            common: services.common.fields,
-            choice_sets: services.choice_sets,
-            registries: services.registries,
-            services: services.services,
-            authorities,
+            common: common_fields,
+            choice_sets: BTreeMap::new(),
+            registries: BTreeMap::new(),
+            services: BTreeMap::new(),
+            authorities: Authorities::from_file(read_toml(&dir.join("authorities.toml"))?)
+                .with_context(|| format!("in {}", dir.join("authorities.toml").display()))?,
+            mci: Mci::from_file(read_toml(&dir.join("mci.toml"))?)
+                .with_context(|| format!("in {}", dir.join("mci.toml").display()))?,
+            calendar: Calendar::from_file(read_toml(&dir.join("calendar.toml"))?)
+                .with_context(|| format!("in {}", dir.join("calendar.toml").display()))?,
             dir: dir.to_path_buf(),
         };
-        for (code, registry) in &mut catalogue.registries {
-            registry.code = code.clone();
-        }
-        for (code, service) in &mut catalogue.services {
-            service.code = code.clone();
-            for (kind, document) in &mut service.documents {
-                document.kind = kind.clone();
+        catalogue.merge(common, &common_path)?;
+        let services_dir = dir.join("services");
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(&services_dir)
+            .with_context(|| format!("cannot read catalogue folder {}", services_dir.display()))?
+        {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                paths.push(path);
             }
+        }
+        paths.sort();
+        ensure!(
+            !paths.is_empty(),
+            "{} holds no service (*.toml)",
+            services_dir.display()
+        );
+        for path in paths {
+            let file: ServicesFile = read_toml(&path)?;
+            ensure!(
+                file.common.is_none(),
+                "{}: [common] belongs in common.toml",
+                path.display()
+            );
+            catalogue.merge(file, &path)?;
         }
         catalogue
             .check()
             .with_context(|| format!("inconsistent catalogue in {}", dir.display()))?;
         Ok(catalogue)
+    }
+
+    /// Adds one file's definitions, refusing a name defined twice.
+    fn merge(&mut self, file: ServicesFile, path: &Path) -> Result<()> {
+        fn add<T>(
+            into: &mut BTreeMap<String, T>,
+            from: BTreeMap<String, T>,
+            what: &str,
+            path: &Path,
+        ) -> Result<()> {
+            for (name, value) in from {
+                ensure!(
+                    !into.contains_key(&name),
+                    "{}: {what} {name:?} is already defined in another catalogue file",
+                    path.display()
+                );
+                into.insert(name, value);
+            }
+            Ok(())
+        }
+        add(&mut self.choice_sets, file.choice_sets, "choice set", path)?;
+        let mut registries = file.registries;
+        for (code, registry) in &mut registries {
+            registry.code = code.clone();
+        }
+        add(&mut self.registries, registries, "registry", path)?;
+        let mut services = file.services;
+        for (code, service) in &mut services {
+            service.code = code.clone();
+            service.file = path.to_path_buf();
+            for (kind, document) in &mut service.documents {
+                document.kind = kind.clone();
+            }
+        }
+        add(&mut self.services, services, "service", path)
     }
 
     pub fn service(&self, code: &str) -> Option<&Service> {
@@ -180,27 +302,63 @@ impl Catalogue {
         self.registries.get(code)
     }
 
+    /// The authority that issues a case's documents: the service's provider, or the authority
+    /// of the choice its `provider_field` holds (`value` is that field's raw value).
+    pub fn provider_code<'a>(
+        &'a self,
+        service: &'a Service,
+        value: Option<&str>,
+    ) -> Option<&'a str> {
+        match (&service.provider, &service.provider_field) {
+            (Some(code), _) => Some(code),
+            (None, Some(field)) => {
+                let set = service.fields.get(field)?.set.as_deref()?;
+                self.choice_sets[set].get(value?)?.authority.as_deref()
+            }
+            (None, None) => None,
+        }
+    }
+
     fn check(&self) -> Result<()> {
-        for name in ["id", "service", "decision.outcome", "decision.date"] {
+        for name in [
+            "id",
+            "service",
+            "decision.outcome",
+            "decision.date",
+            "application.date",
+        ] {
             ensure!(
-                self.common.get(name).is_some_and(|f| f.required),
-                "common field {name:?} must be defined and required"
+                self.common
+                    .get(name)
+                    .is_some_and(|f| f.required && f.when.is_none()),
+                "common field {name:?} must be defined and always required"
             );
         }
         ensure!(
             self.common.get("decision.outcome").map(|f| f.kind) == Some(FieldType::Outcome),
             "common field \"decision.outcome\" must have type \"outcome\""
         );
-        ensure!(
-            self.common.get("decision.date").map(|f| f.kind) == Some(FieldType::Date),
-            "common field \"decision.date\" must have type \"date\""
-        );
+        for name in ["decision.date", "application.date"] {
+            ensure!(
+                self.common.get(name).map(|f| f.kind) == Some(FieldType::Date),
+                "common field {name:?} must have type \"date\""
+            );
+        }
         self.common
             .check(&self.common, &self.choice_sets)
             .context("in [common.fields]")?;
+        for (path, spec) in self.common.iter() {
+            if let Some(when) = spec.when.as_ref().filter(|w| w.field == "decision.outcome") {
+                ensure!(
+                    when.one_of.iter().all(|o| o == REFUSED),
+                    "common field {path:?}: only \"{REFUSED}\" is an outcome of every service"
+                );
+            }
+        }
         for service in self.services.values() {
-            self.check_service(service)
-                .with_context(|| format!("in service {:?}", service.code))?;
+            self.check_service(service).with_context(|| {
+                format!("in service {:?} ({})", service.code, service.file.display())
+            })?;
         }
         for registry in self.registries.values() {
             ensure!(
@@ -213,10 +371,29 @@ impl Catalogue {
     }
 
     fn check_service(&self, service: &Service) -> Result<()> {
+        match (&service.provider, &service.provider_field) {
+            (Some(provider), None) => ensure!(
+                self.authorities.contains(provider),
+                "provider {provider:?} is not in authorities.toml"
+            ),
+            (None, Some(field)) => {
+                let spec = self.required_choice(service, field, "provider_field")?;
+                for (value, choice) in &self.choice_sets[spec.set.as_deref().unwrap_or_default()] {
+                    let Some(authority) = &choice.authority else {
+                        bail!("provider_field {field:?}: choice {value:?} names no authority");
+                    };
+                    ensure!(
+                        self.authorities.contains(authority),
+                        "choice {value:?} of {field:?}: authority {authority:?} is not in \
+                         authorities.toml"
+                    );
+                }
+            }
+            _ => bail!("give exactly one of `provider` and `provider_field`"),
+        }
         ensure!(
-            self.authorities.contains(&service.provider),
-            "provider {:?} is not in authorities.toml",
-            service.provider
+            service.deadline.days > 0,
+            "the deadline must be at least one day"
         );
         for path in service.fields.paths() {
             ensure!(
@@ -228,57 +405,134 @@ impl Catalogue {
             .fields
             .check(&self.common, &self.choice_sets)
             .context("in its fields")?;
-        for outcome in [Outcome::Approved, Outcome::Refused] {
+        let outcomes = service.outcomes();
+        ensure!(
+            outcomes.contains(REFUSED) && outcomes.len() >= 2,
+            "it must issue a document when an application is refused, and on at least one \
+             other outcome"
+        );
+        for outcome in &outcomes {
             ensure!(
-                service.documents_on(outcome).next().is_some(),
-                "no document is issued when an application is {}",
-                outcome.as_str()
+                !outcome.is_empty() && outcome.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "outcome {outcome:?} must be lower-case words joined by '-'"
             );
         }
-        for document in service.documents.values() {
-            let Some(registry) = self.registries.get(&document.registry) else {
-                bail!(
-                    "document {:?}: registry {:?} is not defined",
-                    document.kind,
-                    document.registry
-                );
-            };
-            let Some(sequence) = registry.sequences.get(&document.sequence) else {
-                bail!(
-                    "document {:?}: registry {:?} has no sequence {:?}",
-                    document.kind,
-                    document.registry,
-                    document.sequence
-                );
-            };
-            if sequence.format.uses_code() {
-                let Some(field) = &sequence.code_field else {
-                    bail!(
-                        "sequence {:?} of registry {:?} uses {{code}} but names no code_field",
-                        document.sequence,
-                        document.registry
-                    );
-                };
-                let Some(spec) = service.fields.get(field) else {
-                    bail!(
-                        "document {:?}: its number needs the code of field {field:?}, \
-                         which this service does not have",
-                        document.kind
-                    );
-                };
-                ensure!(
-                    spec.required && spec.kind == FieldType::Choice,
-                    "document {:?}: code field {field:?} must be a required choice",
-                    document.kind
-                );
-                let set = &self.choice_sets[spec.set.as_deref().unwrap_or_default()];
-                for (value, choice) in set {
+        for (path, spec) in service.fields.iter() {
+            if let Some(when) = spec.when.as_ref().filter(|w| w.field == "decision.outcome") {
+                for value in &when.one_of {
                     ensure!(
-                        choice.code.is_some(),
-                        "choice {value:?} of field {field:?} has no code for document numbers"
+                        outcomes.contains(value.as_str()),
+                        "field {path:?}: `when` tests for outcome {value:?}, on which no \
+                         document is issued"
                     );
                 }
             }
+        }
+        if let Some(subject) = &service.subject {
+            ensure!(
+                service.fields.get(subject).is_some_and(|f| f.required
+                    && f.when.is_none()
+                    && matches!(f.kind, FieldType::Text | FieldType::Bilingual)),
+                "subject {subject:?} must be a text or bilingual field that is always required"
+            );
+        }
+        if let Some(duty) = service.duty {
+            ensure!(duty.mci > 0, "the duty must be a positive number of MCI");
+            for (path, kind) in [
+                ("duty.amount", FieldType::Money),
+                ("duty.date", FieldType::Date),
+            ] {
+                ensure!(
+                    service
+                        .fields
+                        .get(path)
+                        .is_some_and(|f| f.kind == kind && f.required && f.when.is_none()),
+                    "a service with a duty needs an always-required field {path:?} of type {kind:?}"
+                );
+            }
+        }
+        for document in service.documents.values() {
+            self.check_document(service, document)
+                .with_context(|| format!("in document {:?}", document.kind))?;
+        }
+        Ok(())
+    }
+
+    /// The spec of `field`, which must be a required choice that always applies.
+    fn required_choice<'a>(
+        &self,
+        service: &'a Service,
+        field: &str,
+        what: &str,
+    ) -> Result<&'a FieldSpec> {
+        let Some(spec) = service.fields.get(field) else {
+            bail!("{what} {field:?} is not a field of this service");
+        };
+        ensure!(
+            spec.required && spec.when.is_none() && spec.kind == FieldType::Choice,
+            "{what} {field:?} must be a choice that is always required"
+        );
+        Ok(spec)
+    }
+
+    fn check_document(&self, service: &Service, document: &DocumentSpec) -> Result<()> {
+        let Some(registry) = self.registries.get(&document.registry) else {
+            bail!("registry {:?} is not defined", document.registry);
+        };
+        let sequence_of = |name: &str| {
+            registry.sequences.get(name).with_context(|| {
+                format!("registry {:?} has no sequence {name:?}", document.registry)
+            })
+        };
+        let sequence = sequence_of(&document.sequence)?;
+        if sequence.format.uses_code() || sequence.per_code {
+            let Some(field) = &sequence.code_field else {
+                bail!(
+                    "sequence {:?} uses codes but names no code_field",
+                    document.sequence
+                );
+            };
+            let spec = self.required_choice(service, field, "code_field")?;
+            for (value, choice) in &self.choice_sets[spec.set.as_deref().unwrap_or_default()] {
+                let Some(code) = &choice.code else {
+                    bail!("choice {value:?} of field {field:?} has no code for document numbers");
+                };
+                ensure!(
+                    !sequence.per_code
+                        || (!code.is_empty() && code.bytes().all(|b| b.is_ascii_alphanumeric())),
+                    "choice {value:?} of {field:?}: code {code:?} names a counter and a file, \
+                     so it must be Latin letters and digits"
+                );
+            }
+        }
+        if let Some(items) = &document.items {
+            let items_sequence = sequence_of(&items.sequence)?;
+            ensure!(
+                !items_sequence.format.uses_code() && !items_sequence.per_code,
+                "sequence {:?} numbers items, so it cannot use codes",
+                items.sequence
+            );
+            ensure!(
+                items.sequence != document.sequence,
+                "items must be numbered from another sequence than the document's own"
+            );
+            ensure!(
+                service
+                    .fields
+                    .get(&items.list)
+                    .is_some_and(|f| f.kind == FieldType::List && f.required),
+                "items {:?} must be a required list field of the service",
+                items.list
+            );
+        }
+        if let Some(field) = &document.once_per {
+            ensure!(
+                self.common
+                    .get(field)
+                    .or_else(|| service.fields.get(field))
+                    .is_some_and(|f| f.required && f.when.is_none() && f.kind != FieldType::List),
+                "once_per {field:?} must be a single field that is always required"
+            );
         }
         Ok(())
     }
@@ -292,17 +546,51 @@ pub fn listing(catalogue: &Catalogue) -> String {
         let _ = writeln!(out, "{}", service.code);
         let _ = writeln!(out, "  kk: {}", service.name.kk);
         let _ = writeln!(out, "  ru: {}", service.name.ru);
+        let provider = match (&service.provider, &service.provider_field) {
+            (Some(code), _) => code.clone(),
+            (_, field) => format!(
+                "the authority named by field {}",
+                field.as_deref().unwrap_or_default()
+            ),
+        };
+        let _ = writeln!(out, "  provider: {provider}");
+        let count = match service.deadline.count {
+            Count::Working => "working",
+            Count::Calendar => "calendar",
+        };
+        let _ = writeln!(
+            out,
+            "  deadline: {} {count} days from the application",
+            service.deadline.days
+        );
+        if let Some(duty) = service.duty {
+            let _ = writeln!(out, "  state duty: {} MCI", duty.mci);
+        }
         for document in service.documents.values() {
+            let registry = &catalogue.registries[&document.registry];
+            let sequence = &registry.sequences[&document.sequence];
             let _ = writeln!(
                 out,
-                "  {} → {} / {} (on {}), registry {}, sequence {}",
+                "  on {}: {} → {} / {}, registry {}, numbered {}{}",
+                document.on,
                 document.kind,
                 document.title.kk,
                 document.title.ru,
-                document.on.as_str(),
                 document.registry,
-                document.sequence,
+                sequence.format,
+                if sequence.per_code { " (per code)" } else { "" },
             );
+            if let Some(items) = &document.items {
+                let format = &registry.sequences[&items.sequence].format;
+                let _ = writeln!(
+                    out,
+                    "    each item of {} numbered {format} (sequence {})",
+                    items.list, items.sequence
+                );
+            }
+            if let Some(field) = &document.once_per {
+                let _ = writeln!(out, "    at most once per {field}");
+            }
         }
     }
     let _ = writeln!(out, "{} services", catalogue.services.len());

@@ -28,11 +28,13 @@ pub enum FieldType {
     Bin,
     /// A whole number.
     Integer,
+    /// A sum of money in whole tenge.
+    Money,
     /// A list of items, each with its own fields.
     List,
     /// A position of the signing authority in force on the decision date.
     Position,
-    /// The decision: approved or refused.
+    /// The decision: one of the outcomes on which the service issues a document.
     Outcome,
 }
 

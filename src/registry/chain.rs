@@ -95,17 +95,23 @@ impl Chain {
             });
         }
         let Entry::Document(doc) = &record.entry;
-        let tail = self.tails.get(&doc.sequence).copied().unwrap_or(0);
-        if doc.n != tail + 1 {
-            return Err(ChainError::Gap {
-                line: line.number,
-                seq: record.seq,
-                sequence: doc.sequence.clone(),
-                tail,
-                found: doc.n,
-            });
+        let numbers = std::iter::once((&doc.sequence, doc.n))
+            .chain(doc.items.iter().map(|item| (&item.sequence, item.n)));
+        let mut tails = self.tails.clone();
+        for (sequence, n) in numbers {
+            let tail = tails.get(sequence).copied().unwrap_or(0);
+            if n != tail + 1 {
+                return Err(ChainError::Gap {
+                    line: line.number,
+                    seq: record.seq,
+                    sequence: sequence.clone(),
+                    tail,
+                    found: n,
+                });
+            }
+            tails.insert(sequence.clone(), n);
         }
-        self.tails.insert(doc.sequence.clone(), doc.n);
+        self.tails = tails;
         self.len = record.seq;
         self.last_hash = hash;
         Ok(record)
@@ -135,6 +141,7 @@ impl Chain {
 mod tests {
     use super::super::record::{Entry, to_line};
     use super::*;
+    use crate::registry::ItemNumber;
 
     fn records(n: u64) -> Vec<String> {
         let mut prev = GENESIS.to_string();
@@ -251,6 +258,57 @@ mod tests {
             verify(&lines).unwrap_err(),
             ChainError::Gap {
                 line: 2,
+                tail: 1,
+                found: 3,
+                ..
+            }
+        ));
+    }
+
+    /// Records whose items take `items[i]` numbers each from sequence `deposit`, starting at
+    /// the given positions.
+    fn with_items(starts: &[(u64, u64)]) -> Vec<String> {
+        let mut prev = GENESIS.to_string();
+        let mut lines = Vec::new();
+        for (i, &(first, count)) in starts.iter().enumerate() {
+            let seq = i as u64 + 1;
+            let mut record = super::super::record::tests::sample(seq, &prev);
+            let Entry::Document(doc) = &mut record.entry;
+            doc.items = (first..first + count)
+                .map(|n| ItemNumber {
+                    sequence: "deposit".into(),
+                    n,
+                    number: format!("2026-Д-{n:06}"),
+                })
+                .collect();
+            let (line, hash) = to_line(&record);
+            prev = hash;
+            lines.push(line.trim_end().to_string());
+        }
+        lines
+    }
+
+    #[test]
+    fn item_numbers_are_gapless_in_their_own_sequence() {
+        let chain = verify(&with_items(&[(1, 3), (4, 1), (5, 2)])).unwrap();
+        assert_eq!(chain.sequence_tails()["deposit"], 6);
+        assert_eq!(chain.sequence_tails()["certificate"], 3);
+        assert!(matches!(
+            verify(&with_items(&[(1, 3), (5, 1)])).unwrap_err(),
+            ChainError::Gap { line: 2, tail: 3, found: 5, ref sequence, .. } if sequence == "deposit"
+        ));
+        // Items inside one record must be consecutive too.
+        let mut lines = with_items(&[(1, 2)]);
+        lines[0] = {
+            let (_, mut record) = parse_line(lines[0].as_bytes()).unwrap();
+            let Entry::Document(doc) = &mut record.entry;
+            doc.items[1].n = 3;
+            to_line(&record).0.trim_end().to_string()
+        };
+        assert!(matches!(
+            verify(&lines).unwrap_err(),
+            ChainError::Gap {
+                line: 1,
                 tail: 1,
                 found: 3,
                 ..

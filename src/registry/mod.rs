@@ -16,8 +16,8 @@ use anyhow::{Context, Result};
 pub use chain::{Chain, ChainError};
 pub use journal::{Journal, Line, Lines, Recovery, WriterLock};
 pub use record::{
-    DocumentEntry, Entry, GENESIS, LineError, PdfEntry, Record, canonical, hash_json, parse_line,
-    sha256_hex, split_line, to_line,
+    DocumentEntry, Entry, GENESIS, ItemNumber, LineError, PdfEntry, Record, canonical, hash_json,
+    parse_line, sha256_hex, split_line, to_line,
 };
 
 /// What identifies a document: it is registered at most once.
@@ -35,7 +35,11 @@ pub struct Registered {
     pub issued: crate::date::Date,
     pub case_hash: String,
     pub seq: u64,
+    pub case_id: String,
 }
+
+/// A document allowed once per value of a field: service, document kind, `<field>=<value>`.
+pub type OnceKey = (String, String, String);
 
 /// A registry opened for writing: locked, verified, its tail known.
 pub struct Writer {
@@ -44,8 +48,37 @@ pub struct Writer {
     lock: WriterLock,
     chain: Chain,
     index: HashMap<Key, Registered>,
+    once: HashMap<OnceKey, Registered>,
     /// What recovery cut off at open, if anything.
     pub recovery: Option<Recovery>,
+}
+
+/// Adds a record's document to the lookups by key and by once-only key.
+fn index_record(
+    record: &Record,
+    index: &mut HashMap<Key, Registered>,
+    once: &mut HashMap<OnceKey, Registered>,
+) {
+    let Some(doc) = record.document() else {
+        return;
+    };
+    let registered = Registered {
+        number: doc.number.clone(),
+        issued: doc.issued,
+        case_hash: doc.case_hash.clone(),
+        seq: record.seq,
+        case_id: doc.case_id.clone(),
+    };
+    if let Some(value) = &doc.once {
+        let key = (doc.service.clone(), doc.document.clone(), value.clone());
+        once.insert(key, registered.clone());
+    }
+    let key = Key {
+        service: doc.service.clone(),
+        case_id: doc.case_id.clone(),
+        document: doc.document.clone(),
+    };
+    index.insert(key, registered);
 }
 
 /// Where a registry's files live.
@@ -63,6 +96,7 @@ impl Writer {
         let recovery = journal.recover(&mut lock)?;
         let mut chain = Chain::default();
         let mut index = HashMap::new();
+        let mut once = HashMap::new();
         for line in journal.lines()? {
             let line = line?;
             let record = chain.push(&line).with_context(|| {
@@ -71,22 +105,7 @@ impl Writer {
                     journal.path().display()
                 )
             })?;
-            if let Some(doc) = record.document() {
-                let key = Key {
-                    service: doc.service.clone(),
-                    case_id: doc.case_id.clone(),
-                    document: doc.document.clone(),
-                };
-                index.insert(
-                    key,
-                    Registered {
-                        number: doc.number.clone(),
-                        issued: doc.issued,
-                        case_hash: doc.case_hash.clone(),
-                        seq: record.seq,
-                    },
-                );
-            }
+            index_record(&record, &mut index, &mut once);
         }
         Ok(Writer {
             code: code.to_string(),
@@ -94,6 +113,7 @@ impl Writer {
             lock,
             chain,
             index,
+            once,
             recovery,
         })
     }
@@ -101,6 +121,11 @@ impl Writer {
     /// The registered document under `key`, if any.
     pub fn registered(&self, key: &Key) -> Option<&Registered> {
         self.index.get(key)
+    }
+
+    /// The document registered under a once-only key, if any.
+    pub fn registered_once(&self, key: &OnceKey) -> Option<&Registered> {
+        self.once.get(key)
     }
 
     /// The last position used in each number sequence.
@@ -128,20 +153,7 @@ impl Writer {
             .context("refusing to append a record that breaks the chain")?;
         self.journal.append(&mut self.lock, line.as_bytes())?;
         self.chain = next;
-        if let Some(doc) = record.document() {
-            let key = Key {
-                service: doc.service.clone(),
-                case_id: doc.case_id.clone(),
-                document: doc.document.clone(),
-            };
-            let registered = Registered {
-                number: doc.number.clone(),
-                issued: doc.issued,
-                case_hash: doc.case_hash.clone(),
-                seq: record.seq,
-            };
-            self.index.insert(key, registered);
-        }
+        index_record(record, &mut self.index, &mut self.once);
         Ok(())
     }
 

@@ -69,6 +69,12 @@ pub struct DocumentEntry {
     pub n: u64,
     /// The number as written on the document.
     pub number: String,
+    /// Numbers the document gives to the items it lists (each deposited object), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ItemNumber>,
+    /// For a document allowed once per value of a field: `<field>=<value>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub once: Option<String>,
     pub issued: Date,
     /// SHA-256 of the case's canonical data: a re-run with different data is caught by it.
     pub case_hash: String,
@@ -83,6 +89,15 @@ pub struct DocumentEntry {
     /// The typesetting engine and its version.
     pub engine: String,
     pub pdf: PdfEntry,
+}
+
+/// A number a document gives to one item it lists, from another sequence of its registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemNumber {
+    pub sequence: String,
+    pub n: u64,
+    pub number: String,
 }
 
 /// The rendered PDF, and the metadata it was rendered with.
@@ -186,6 +201,8 @@ pub(crate) mod tests {
                 sequence: "certificate".into(),
                 n: seq,
                 number: format!("{seq:05}-Г"),
+                items: Vec::new(),
+                once: None,
                 issued: "2026-11-20".parse().unwrap(),
                 case_hash: sha256_hex(b"case"),
                 data: json!({"title": "Жас Алаш \"#]\n", "b": [1, 2], "a": {"z": 1, "y": "ү"}}),

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json};
 
 use crate::case::{Node, RawCase};
-use crate::catalogue::{AuthorityPeriod, Catalogue, FieldType, Fields, Outcome, Service};
+use crate::catalogue::{AuthorityPeriod, Catalogue, FieldType, Fields, Service, tenge_text};
 use crate::date::Date;
 use crate::problem::{Origin, Problem};
 
@@ -24,8 +24,13 @@ pub struct ValidCase {
     pub origin: Origin,
     pub id: String,
     pub service: String,
-    pub outcome: Outcome,
+    pub outcome: String,
     pub decision_date: Date,
+    pub application_date: Date,
+    /// The last day of the statutory term.
+    pub due: Date,
+    /// The issuing authority's code.
+    pub authority: String,
     /// Codes, ISO dates and `{kk, ru}` texts, keys sorted: what identifies the case.
     pub canonical: Json,
     /// The same data as documents show it: labels and dates written out in both languages.
@@ -49,6 +54,7 @@ struct Check<'a> {
     raw: &'a RawCase,
     id: Option<&'a str>,
     problems: Vec<Problem>,
+    service: Option<&'a Service>,
     authority: Option<&'a AuthorityPeriod>,
     /// Dates already checked, for `not_before`.
     dates: Vec<(String, Date)>,
@@ -62,25 +68,32 @@ impl Validator<'_> {
             raw,
             id: raw.id(),
             problems: Vec::new(),
+            service: None,
             authority: None,
             dates: Vec::new(),
         };
         let service = self.find_service(raw, &mut check);
+        check.service = service;
+        let mut provider = None;
         if let Some(service) = service {
             let decision_date = raw
                 .tree
                 .text_at("decision.date")
                 .and_then(|t| t.parse().ok());
+            let field = service.provider_field.as_deref();
+            provider = self
+                .catalogue
+                .provider_code(service, field.and_then(|f| raw.tree.text_at(f)));
             check.authority = decision_date
-                .and_then(|d| self.catalogue.authorities.in_force(&service.provider, d));
+                .zip(provider)
+                .and_then(|(d, p)| self.catalogue.authorities.in_force(p, d));
             if check.authority.is_none()
-                && let Some(date) = decision_date
+                && let (Some(date), Some(provider)) = (decision_date, provider)
             {
                 check.problem(
                     "decision.date",
                     format!(
-                        "no authority {:?} was in force on {date}: see authorities.toml",
-                        service.provider
+                        "no authority {provider:?} was in force on {date}: see authorities.toml"
                     ),
                 );
             }
@@ -109,26 +122,43 @@ impl Validator<'_> {
             check.order_dates(&service.fields);
         }
 
-        if !check.problems.is_empty() || service.is_none() {
-            return Err(check.problems);
+        if let Some(service) = service
+            && check.problems.is_empty()
+        {
+            check.duty(service, &canonical);
         }
-        let outcome = match canonical["decision"]["outcome"].as_str() {
-            Some("approved") => Outcome::Approved,
-            _ => Outcome::Refused,
+
+        let (Some(service), Some(provider), true) = (service, provider, check.problems.is_empty())
+        else {
+            return Err(check.problems);
         };
-        let decision_date = canonical["decision"]["date"]
-            .as_str()
-            .and_then(|d| d.parse().ok())
-            .expect("a valid case has a decision date");
+        let date_at = |path: &str| -> Date {
+            let (group, field) = path.split_once('.').expect("a dotted path");
+            canonical[group][field]
+                .as_str()
+                .and_then(|d| d.parse().ok())
+                .expect("a valid case has its required dates")
+        };
+        let decision_date = date_at("decision.date");
+        let application_date = date_at("application.date");
         Ok(ValidCase {
+            outcome: canonical["decision"]["outcome"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            decision_date,
+            application_date,
+            due: self
+                .catalogue
+                .calendar
+                .due(application_date, service.deadline),
+            authority: provider.to_string(),
             origin: raw.origin(),
             id: canonical["id"].as_str().unwrap_or_default().to_string(),
             service: canonical["service"]
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
-            outcome,
-            decision_date,
             canonical: Json::Object(canonical),
             view: Json::Object(view),
         })
@@ -243,6 +273,41 @@ impl<'a> Check<'a> {
                     "is not a field of this service",
                 );
             }
+        }
+    }
+
+    /// Checks that a service's state duty was paid in full at the MCI in force on the day of
+    /// payment.
+    fn duty(&mut self, service: &Service, canonical: &Map<String, Json>) {
+        let Some(duty) = service.duty else {
+            return;
+        };
+        let paid = canonical["duty"]["amount"].as_i64().unwrap_or_default();
+        let Some(date) = canonical["duty"]["date"]
+            .as_str()
+            .and_then(|d| d.parse::<Date>().ok())
+        else {
+            return;
+        };
+        let Some(mci) = self.validator.catalogue.mci.on(date) else {
+            self.problem(
+                "duty.date",
+                format!("mci.toml has no monthly calculation index for {date}"),
+            );
+            return;
+        };
+        let due = duty.mci * mci;
+        if paid < due {
+            self.problem(
+                "duty.amount",
+                format!(
+                    "{} paid; the state duty is {} MCI × {} = {} on {date}",
+                    tenge_text(paid),
+                    duty.mci,
+                    tenge_text(mci),
+                    tenge_text(due)
+                ),
+            );
         }
     }
 

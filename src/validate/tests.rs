@@ -14,6 +14,7 @@ static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
 
 const BASE: &str = r#"<case id="T-1" service="media-registration">
   <application number="KZ1" date="2026-11-02"/>
+  <duty amount="21625" date="2026-11-02" receipt="104410-Б"/>
   <applicant kind="legal" bin="100440000004">
     <name lang="kk">«Алаш» ЖШС</name>
     <name lang="ru">ТОО «Алаш»</name>
@@ -75,7 +76,7 @@ fn a_valid_case_has_canonical_and_view_forms() {
     let case = check(BASE).unwrap();
     assert_eq!(case.id, "T-1");
     assert_eq!(case.service, "media-registration");
-    assert_eq!(case.outcome, Outcome::Approved);
+    assert_eq!(case.outcome, "approved");
     assert_eq!(case.decision_date.to_string(), "2026-11-20");
     let c = &case.canonical;
     assert_eq!(c["publication_kind"], "newspaper");
@@ -113,7 +114,7 @@ fn bad_bin_is_located_by_line_and_field() {
     let problem = &errors[0];
     assert_eq!(problem.field.as_deref(), Some("applicant.bin"));
     assert_eq!(problem.case_id.as_deref(), Some("T-1"));
-    assert_eq!(problem.origin.pos, Some(crate::problem::Pos::Line(3)));
+    assert_eq!(problem.origin.pos, Some(crate::problem::Pos::Line(4)));
     assert!(
         problem.message.contains("check digit is 5, expected 4"),
         "{}",
@@ -121,7 +122,7 @@ fn bad_bin_is_located_by_line_and_field() {
     );
     assert_eq!(
         problem.to_string(),
-        "t.xml, line 3: case \"T-1\": field applicant.bin: BIN \"100440000005\" check digit is 5, expected 4"
+        "t.xml, line 4: case \"T-1\": field applicant.bin: BIN \"100440000005\" check digit is 5, expected 4"
     );
 }
 
@@ -213,7 +214,7 @@ fn a_refusal_needs_reasons_in_both_languages() {
         "<reasons><reason><kk>Бір</kk><ru>Один</ru></reason><reason>Екі / Два</reason></reasons></decision>",
     );
     let case = check(&good).unwrap();
-    assert_eq!(case.outcome, Outcome::Refused);
+    assert_eq!(case.outcome, "refused");
     assert_eq!(
         case.canonical["decision"]["reasons"],
         json!([{"kk": "Бір", "ru": "Один"}, {"kk": "Екі / Два", "ru": "Екі / Два"}])
@@ -315,10 +316,10 @@ fn csv_numbered_columns_make_lists() {
 applicant.name,applicant.address.kk,applicant.address.ru,decision.outcome,decision.date,\
 decision.official.position,decision.official.name,decision.reasons.2.kk,decision.reasons.2.ru,\
 decision.reasons.1.kk,decision.reasons.1.ru,application_type,publication_kind,title,languages,\
-periodicity,territory,subject,chief_editor,editorial_address\n\
+periodicity,territory,subject,chief_editor,editorial_address,duty.amount,duty.date,duty.receipt\n\
 C-1,media-registration,KZ2,2026-11-01,individual,850314300003,Омаров Д.,Алматы,г. Алматы,refused,\
 2026-11-20,deputy-chairman,Сейітова Г.,Екінші,Второе,Бірінші,Первое,registration,magazine,Т,\"kk,ru\",\
-айына бір рет,ҚР,танымдық,Омаров Д.,Алматы\n";
+айына бір рет,ҚР,танымдық,Омаров Д.,Алматы,21 625,01.11.2026,Б-17\n";
     let case = check_format("csv", csv).unwrap();
     assert_eq!(
         case.canonical["decision"]["reasons"],
@@ -381,4 +382,71 @@ fn the_examples_in_the_format_documentation_are_valid() {
         }
     }
     assert_eq!(checked, 4);
+}
+
+#[test]
+fn the_state_duty_must_be_paid_in_full_at_the_mci_of_the_day_of_payment() {
+    // 5 MCI: 21,625 ₸ in 2026 (4,325 ₸), 19,660 ₸ in 2025 (3,932 ₸).
+    let case = check(BASE).unwrap();
+    assert_eq!(case.view["duty"]["amount"]["text"], "21\u{a0}625\u{a0}₸");
+    let in_2025 = BASE.replace(
+        r#"<duty amount="21625" date="2026-11-02""#,
+        r#"<duty amount="19 660" date="2025-12-30""#,
+    );
+    assert_eq!(check(&in_2025).unwrap().canonical["duty"]["amount"], 19660);
+    let short = BASE.replace(r#"amount="21625""#, r#"amount="19660""#);
+    let found = problems(&short);
+    assert!(
+        has(
+            &found,
+            "duty.amount",
+            "19\u{a0}660\u{a0}₸ paid; the state duty is 5 MCI × 4\u{a0}325\u{a0}₸ = 21\u{a0}625\u{a0}₸"
+        ),
+        "{found:?}"
+    );
+    let unpaid = BASE.replace(
+        r#"<duty amount="21625" date="2026-11-02" receipt="104410-Б"/>"#,
+        "",
+    );
+    let found = problems(&unpaid);
+    assert!(has(&found, "duty.amount", "required"), "{found:?}");
+    assert!(has(&found, "duty.date", "required"), "{found:?}");
+    let too_early = BASE.replace(
+        r#"date="2026-11-02" receipt"#,
+        r#"date="2021-12-31" receipt"#,
+    );
+    assert!(has(
+        &problems(&too_early),
+        "duty.date",
+        "no monthly calculation index for 2021-12-31"
+    ));
+    let not_money = BASE.replace(r#"amount="21625""#, r#"amount="21625.50""#);
+    assert!(has(
+        &problems(&not_money),
+        "duty.amount",
+        "not a sum in whole tenge"
+    ));
+}
+
+#[test]
+fn an_outcome_must_be_one_the_service_issues_a_document_on() {
+    let xml = BASE.replace(r#"outcome="approved""#, r#"outcome="nonconformities""#);
+    let found = problems(&xml);
+    assert!(
+        has(
+            &found,
+            "decision.outcome",
+            "\"nonconformities\" is not a decision of this service (approved, refused)"
+        ),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn the_due_date_counts_working_days_from_the_application() {
+    // Media registration: 15 working days from Monday 2 November 2026 end on Monday 23 November.
+    let case = check(BASE).unwrap();
+    assert_eq!(case.due, "2026-11-23".parse().unwrap());
+    assert_eq!(case.application_date, "2026-11-02".parse().unwrap());
+    assert_eq!(case.authority, "info-committee");
 }

@@ -189,13 +189,37 @@ impl Check<'_> {
                 }),
                 Err(err) => fail(self, err.to_string()),
             },
-            FieldType::Outcome => match text {
-                "approved" | "refused" => Some(Checked::same(json!(text))),
-                _ => fail(
-                    self,
-                    format!("{text:?} is not a decision (approved or refused)"),
-                ),
+            FieldType::Outcome => match self.service.map(|s| s.outcomes()) {
+                Some(outcomes) if !outcomes.contains(text) => {
+                    let known: Vec<&str> = outcomes.into_iter().collect();
+                    fail(
+                        self,
+                        format!(
+                            "{text:?} is not a decision of this service ({})",
+                            known.join(", ")
+                        ),
+                    )
+                }
+                _ => Some(Checked::same(json!(text))),
             },
+            FieldType::Money => {
+                let digits: String = text
+                    .chars()
+                    .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+                    .collect();
+                match digits.parse::<i64>() {
+                    Ok(n) if n >= 0 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                        Some(Checked {
+                            canonical: json!(n),
+                            view: crate::catalogue::money_view(n),
+                        })
+                    }
+                    _ => fail(
+                        self,
+                        format!("{text:?} is not a sum in whole tenge (write 21625)"),
+                    ),
+                }
+            }
             FieldType::Choice => {
                 let set =
                     &self.validator.catalogue.choice_sets[spec.set.as_deref().unwrap_or_default()];

@@ -9,18 +9,32 @@ fn the_samples_issue_one_pdf_per_case_with_both_languages_intact() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.report(&project);
     let summary = &report["summary"];
-    assert_eq!(summary["cases"], 23);
-    assert_eq!(summary["issued"], 18);
-    assert_eq!(summary["refused"], 5);
+    // 23 media cases and 12 for each of the seven other services.
+    assert_eq!(summary["cases"], 107);
+    assert_eq!(summary["issued"], 81);
+    assert_eq!(summary["refused"], 26);
     assert_eq!(summary["rejected"], 0);
-    run.expect_stderr("issued                  18");
+    run.expect_stderr("issued                  81");
+    // Six samples were decided after their statutory term on purpose; they are issued, and
+    // listed.
+    assert_eq!(summary["overdue"], 6);
+    let overdue = report["overdue"].as_array().unwrap();
+    let late = overdue
+        .iter()
+        .find(|o| o["case_id"] == "AT-2026-0009")
+        .unwrap();
+    assert_eq!(late["applied"], "2026-10-20");
+    assert_eq!(late["due"], "2026-11-11");
+    assert_eq!(late["decided"], "2026-11-23");
+    assert_eq!(late["days_late"], 12);
+    run.expect_stderr("case AT-2026-0009 (attestation) applied 2026-10-20, due 2026-11-11, decided 2026-11-23 (12 days late)");
 
     let pdfs: Vec<_> = walkdir::WalkDir::new(project.out())
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "pdf"))
         .collect();
-    assert_eq!(pdfs.len(), 23);
+    assert_eq!(pdfs.len(), 107);
 
     // MR-2026-0118 is a re-registration of a Uyghur, Kazakh and Russian newspaper.
     let document = report["documents"]
@@ -104,7 +118,7 @@ fn a_second_run_registers_nothing_new_and_exits_zero() {
     let again = project.batch(&[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     let report = again.report(&project);
-    assert_eq!(report["summary"]["already_registered"], 23);
+    assert_eq!(report["summary"]["already_registered"], 107);
     assert_eq!(report["summary"]["issued"], 0);
     assert_eq!(report["documents"].as_array().unwrap().len(), 0);
     assert_eq!(
@@ -143,8 +157,8 @@ fn a_rejected_case_is_located_and_the_rest_are_issued() {
     let problem = &bin["problems"][0];
     assert_eq!(problem["field"], "applicant.bin");
     assert_eq!(problem["origin"]["file"], "cases/day.xml");
-    assert_eq!(problem["origin"]["pos"]["line"], 30);
-    run.expect_stderr("cases/day.xml, line 30: case \"BAD-1\": field applicant.bin: BIN \"100440000005\" check digit is 5, expected 4");
+    assert_eq!(problem["origin"]["pos"]["line"], 32);
+    run.expect_stderr("cases/day.xml, line 32: case \"BAD-1\": field applicant.bin: BIN \"100440000005\" check digit is 5, expected 4");
     assert!(
         rejected
             .iter()
@@ -284,7 +298,7 @@ fn fatal_errors_exit_two_and_print_their_chain() {
     );
     let run = project.batch(&[]);
     assert_eq!(run.code, 2);
-    run.expect_stderr("error: cannot read catalogue file nowhere/services.toml");
+    run.expect_stderr("error: cannot read catalogue file nowhere/common.toml");
     run.expect_stderr("caused by: No such file or directory");
 }
 

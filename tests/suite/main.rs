@@ -3,5 +3,6 @@
 mod batch;
 mod registry;
 mod rendering;
+mod services;
 mod stress;
 mod util;

@@ -60,17 +60,83 @@ fn template_samples_are_what_the_pipeline_gives_templates() {
     // equal to real data. `SNAPSHOTS=overwrite make test` rewrites them.
     let project = Project::with_samples();
     assert_eq!(project.batch(&[]).code, 0);
-    let records = project.records("media");
-    let data_of = |case: &str| {
-        let record = records.iter().find(|r| r["case_id"] == case).unwrap();
-        serde_json::to_string_pretty(&record["data"]).unwrap() + "\n"
-    };
-    for (case, sample) in [
-        ("MR-2026-0118", "templates/media/certificate.sample.json"),
-        ("MR-2026-0121", "templates/common/refusal.sample.json"),
-    ] {
+    let samples = [
+        (
+            "media",
+            "MR-2026-0118",
+            "templates/media/certificate.sample.json",
+        ),
+        (
+            "media",
+            "MR-2026-0121",
+            "templates/common/refusal.sample.json",
+        ),
+        (
+            "foreign-media",
+            "FM-2026-0201",
+            "templates/foreign-media/reference.sample.json",
+        ),
+        (
+            "e-register",
+            "ER-2026-0301",
+            "templates/e-register/certificate.sample.json",
+        ),
+        (
+            "software",
+            "DP-2026-0003",
+            "templates/depository/reference.sample.json",
+        ),
+        (
+            "kkm",
+            "KKM-2026-0001",
+            "templates/kkm/conclusion.sample.json",
+        ),
+        ("kkm", "KKM-2026-0003", "templates/kkm/refusal.sample.json"),
+        (
+            "attestats",
+            "AT-2026-0009",
+            "templates/attestation/attestat.sample.json",
+        ),
+        (
+            "attestats",
+            "AT-2026-0004",
+            "templates/attestation/elimination.sample.json",
+        ),
+        (
+            "archive",
+            "AR-2026-0208",
+            "templates/archive/reference.sample.json",
+        ),
+        (
+            "apostille",
+            "AP-2026-0301",
+            "templates/apostille/apostille.sample.json",
+        ),
+    ];
+    // Every template but the shared library has its sample.
+    for entry in walkdir::WalkDir::new(repo().join("templates")) {
+        let path = entry.unwrap().into_path();
+        let relative = path
+            .strip_prefix(repo())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if relative.ends_with(".typ") && !relative.starts_with("templates/lib/") {
+            let sample = relative.replace(".typ", ".sample.json");
+            assert!(
+                samples.iter().any(|(_, _, s)| *s == sample),
+                "{relative} has no sample in this test"
+            );
+        }
+    }
+    for (registry, case, sample) in samples {
+        let records = project.records(registry);
+        let record = records
+            .iter()
+            .find(|r| r["case_id"] == case)
+            .unwrap_or_else(|| panic!("no record of {case} in {registry}"));
+        let data = serde_json::to_string_pretty(&record["data"]).unwrap() + "\n";
         let path = repo().join(sample);
-        let data = data_of(case);
         if std::env::var("SNAPSHOTS").as_deref() == Ok("overwrite") {
             std::fs::write(&path, &data).unwrap();
         }

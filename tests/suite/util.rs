@@ -45,7 +45,7 @@ impl Run {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
         let target = to.join(entry.path().strip_prefix(from).unwrap());
@@ -177,6 +177,7 @@ pub fn media_case(id: &str, decided: &str, title: &str) -> String {
     format!(
         r#"<case id="{id}" service="media-registration">
   <application number="KZ-{id}" date="2026-11-02"/>
+  <duty amount="21625" date="2026-11-02" receipt="Б-{id}"/>
   <applicant kind="legal" bin="100440000004">
     <name lang="kk">«Алаш Медиа» ЖШС</name>
     <name lang="ru">ТОО «Алаш Медиа»</name>
