@@ -34,9 +34,11 @@ fmt:
 
 ## Compile every template with the stock typst CLI and its sample data (needs `typst` on PATH).
 preview:
-	@mkdir -p output/preview
-	typst compile --root templates --font-path fonts --ignore-system-fonts templates/media/certificate.typ output/preview/certificate.pdf
-	typst compile --root templates --font-path fonts --ignore-system-fonts templates/common/refusal.typ output/preview/refusal.pdf
+	@for t in $$(cd templates && find . -name '*.typ' ! -path './lib/*' | sort); do \
+		out=output/preview/$${t%.typ}.pdf; mkdir -p $$(dirname $$out); \
+		echo "typst compile $$t $$out"; \
+		typst compile --root templates --font-path fonts --ignore-system-fonts templates/$$t $$out || exit 1; \
+	done
 
 ## Forget what `make run` issued (output/ and the registries; never do this to a real registry).
 clean-run:

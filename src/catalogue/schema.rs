@@ -68,7 +68,8 @@ pub struct FieldSpec {
     /// Whether the text may hold line breaks.
     #[serde(default)]
     pub multiline: bool,
-    /// For a date: the path of a date field this one may not precede.
+    /// For a date (an integer): the path of a date (an integer) field this one may not precede
+    /// (be less than).
     #[serde(default)]
     pub not_before: Option<String>,
     /// Bounds of an integer, or of a list's length.
@@ -197,12 +198,12 @@ impl Fields {
             }
             if let Some(other) = &spec.not_before {
                 ensure!(
-                    spec.kind == FieldType::Date,
-                    "field {path:?}: only dates have `not_before`"
+                    matches!(spec.kind, FieldType::Date | FieldType::Integer),
+                    "field {path:?}: only dates and integers have `not_before`"
                 );
                 ensure!(
-                    lookup(other).is_some_and(|f| f.kind == FieldType::Date),
-                    "field {path:?}: `not_before` must name a date field, not {other:?}"
+                    lookup(other).is_some_and(|f| f.kind == spec.kind),
+                    "field {path:?}: `not_before` must name a field of the same type, not {other:?}"
                 );
             }
             if let (Some(min), Some(max)) = (spec.min, spec.max) {

@@ -56,8 +56,9 @@ struct Check<'a> {
     problems: Vec<Problem>,
     service: Option<&'a Service>,
     authority: Option<&'a AuthorityPeriod>,
-    /// Dates already checked, for `not_before`.
-    dates: Vec<(String, Date)>,
+    /// Dates (as day numbers) and integers already checked, for `not_before`: path, value, how
+    /// it is written.
+    ordered: Vec<(String, i64, String)>,
 }
 
 impl Validator<'_> {
@@ -70,7 +71,7 @@ impl Validator<'_> {
             problems: Vec::new(),
             service: None,
             authority: None,
-            dates: Vec::new(),
+            ordered: Vec::new(),
         };
         let service = self.find_service(raw, &mut check);
         check.service = service;
@@ -239,9 +240,18 @@ impl<'a> Check<'a> {
             }
             if let Some(checked) = self.value(&nodes, &shown, spec) {
                 if spec.kind == FieldType::Date
-                    && let Some(date) = checked.canonical.as_str().and_then(|d| d.parse().ok())
+                    && let Some(date) = checked
+                        .canonical
+                        .as_str()
+                        .and_then(|d| d.parse::<Date>().ok())
                 {
-                    self.dates.push((shown.clone(), date));
+                    self.ordered
+                        .push((shown.clone(), date.to_days(), date.to_string()));
+                }
+                if spec.kind == FieldType::Integer
+                    && let Some(n) = checked.canonical.as_i64()
+                {
+                    self.ordered.push((shown.clone(), n, n.to_string()));
                 }
                 put(canonical, path, checked.canonical);
                 put(view, path, checked.view);
@@ -311,17 +321,30 @@ impl<'a> Check<'a> {
         }
     }
 
-    /// Checks `not_before` between dates once all of them are known.
+    /// Checks `not_before` between dates, or integers, once all of them are known.
     fn order_dates(&mut self, fields: &Fields) {
         for (path, spec) in fields.iter() {
             let Some(other) = &spec.not_before else {
                 continue;
             };
-            let find = |p: &str| self.dates.iter().find(|(q, _)| q == p).map(|(_, d)| *d);
-            if let (Some(this), Some(that)) = (find(path), find(other))
+            let find = |p: &str| {
+                self.ordered
+                    .iter()
+                    .find(|(q, _, _)| q == p)
+                    .map(|(_, v, text)| (*v, text.clone()))
+            };
+            if let (Some((this, this_text)), Some((that, that_text))) = (find(path), find(other))
                 && this < that
             {
-                self.problem(path, format!("{this} is before {other} ({that})"));
+                let relation = if spec.kind == FieldType::Date {
+                    "is before"
+                } else {
+                    "is less than"
+                };
+                self.problem(
+                    path,
+                    format!("{this_text} {relation} {other} ({that_text})"),
+                );
             }
         }
     }

@@ -194,3 +194,34 @@ fn a_document_that_cannot_be_rendered_is_rejected_and_later_numbers_close_the_ga
     assert!(!project.out().join("media/certificate-000004.pdf").exists());
     verify_independently(&project.journal_path("media"));
 }
+
+#[test]
+fn a_long_refusal_flows_across_pages_with_every_reason_and_the_signature_at_the_end() {
+    let project = Project::new();
+    let reasons: String = (1..=12)
+        .map(|i| {
+            let kk = format!("{i}-негіз. ")
+                + &"Ұсынылған құжаттарда сәйкессіздік анықталды. ".repeat(12);
+            let ru = format!("Основание {i}. ")
+                + &"В представленных документах выявлено несоответствие. ".repeat(12);
+            format!("<reason><kk>{kk}</kk><ru>{ru}</ru></reason>")
+        })
+        .collect();
+    let case = media_case("LONG-1", "2026-11-20", "Ұзақ").replace(
+        "<decision outcome=\"approved\" date=\"2026-11-20\">",
+        &format!("<decision outcome=\"refused\" date=\"2026-11-20\"><reasons>{reasons}</reasons>"),
+    );
+    project.write_case("long.xml", &case);
+    let run = project.batch(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = pdf_text(&project.out().join("media/outgoing-000001.pdf"));
+    // The footer counts pages; the last reason and the signature are on the last page.
+    let pages = (2..=9)
+        .rev()
+        .find(|n| text.contains(&format!("{n} / {n}")))
+        .expect("several pages");
+    assert!(pages >= 3, "{pages} pages");
+    assert!(text.contains("Основание 12."), "{text}");
+    let last_page = text.find(&format!("{} / {pages}", pages - 1)).unwrap();
+    assert!(text[last_page..].contains("Асқаров Ерлан Болатұлы"));
+}

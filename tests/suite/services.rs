@@ -548,9 +548,22 @@ fn an_approved_archival_reference_needs_its_content() {
         .replace("<content", "<!--content")
         .replace("</content>", "</content-->");
     project.write_case("archive/bad.xml", &without);
+    let reversed = case.replace(id, "AR-2026-0998").replace(
+        r#"<period from="1979" to="1991"/>"#,
+        r#"<period from="1991" to="1979"/>"#,
+    );
+    assert_ne!(
+        reversed,
+        case.replace(id, "AR-2026-0998"),
+        "the first sample's period changed"
+    );
+    project.write_case("archive/reversed.xml", &reversed);
     let run = project.batch(&[]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     run.expect_stderr("case \"AR-2026-0999\": field content: is required but missing or empty");
+    run.expect_stderr(
+        "case \"AR-2026-0998\": field period.to: 1979 is less than period.from (1991)",
+    );
 }
 
 #[test]
