@@ -15,7 +15,7 @@ use crate::date::Date;
 use crate::problem::{Origin, Problem};
 use crate::registry::{ItemNumber, Key, Writer, hash_json};
 use crate::render::PdfMeta;
-use crate::validate::{ValidCase, date_view};
+use crate::validate::{ValidCase, at_path, date_view};
 
 /// A document to issue, with its number.
 #[derive(Debug, Clone)]
@@ -151,17 +151,13 @@ fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec) -
         "case": case.view,
     });
     if let Some(path) = &service.subject {
-        let mut value = &case.view;
-        for part in path.split('.') {
-            value = &value[part];
-        }
-        data["subject"] = match value {
+        data["subject"] = match at_path(&case.view, path) {
             Json::String(text) => json!({ "kk": text, "ru": text }),
             other => other.clone(),
         };
     }
     if let Some(duty) = service.duty {
-        let paid_on = case.canonical["duty"]["date"]
+        let paid_on = at_path(&case.canonical, "duty.date")
             .as_str()
             .and_then(|d| d.parse().ok())
             .expect("validation checked the duty's date");
@@ -180,11 +176,7 @@ fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec) -
 
 /// The value of a once-only field in a case's canonical data, as `<field>=<value>`.
 fn once_value(case: &ValidCase, field: &str) -> String {
-    let mut value = &case.canonical;
-    for part in field.split('.') {
-        value = &value[part];
-    }
-    let text = match value {
+    let text = match at_path(&case.canonical, field) {
         Json::String(s) => s.clone(),
         other => other.to_string(),
     };
@@ -275,11 +267,9 @@ pub fn plan(
             let counter = sequence.counter(&spec.sequence, &code);
             let items = match &spec.items {
                 Some(items) => {
-                    let mut list = &case.view;
-                    for part in items.list.split('.') {
-                        list = &list[part];
-                    }
-                    let count = list.as_array().map_or(0, Vec::len);
+                    let count = at_path(&case.view, &items.list)
+                        .as_array()
+                        .map_or(0, Vec::len);
                     vec![
                         ItemNumber {
                             sequence: items.sequence.clone(),

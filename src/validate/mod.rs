@@ -133,9 +133,9 @@ impl Validator<'_> {
         else {
             return Err(check.problems);
         };
+        let canonical = Json::Object(canonical);
         let date_at = |path: &str| -> Date {
-            let (group, field) = path.split_once('.').expect("a dotted path");
-            canonical[group][field]
+            at_path(&canonical, path)
                 .as_str()
                 .and_then(|d| d.parse().ok())
                 .expect("a valid case has its required dates")
@@ -160,7 +160,7 @@ impl Validator<'_> {
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
-            canonical: Json::Object(canonical),
+            canonical,
             view: Json::Object(view),
         })
     }
@@ -356,6 +356,11 @@ fn is_blank(node: &Node) -> bool {
         Some(text) => text.trim().is_empty(),
         None => node.entries().iter().all(|(_, n)| is_blank(n)),
     }
+}
+
+/// The value at a dotted path (`applicant.name`), or null where there is none.
+pub fn at_path<'a>(value: &'a Json, path: &str) -> &'a Json {
+    path.split('.').fold(value, |value, part| &value[part])
 }
 
 /// Sets `value` at a dotted path, creating the objects on the way.
