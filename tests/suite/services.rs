@@ -281,6 +281,29 @@ fn e_register_certificates_carry_their_registration_number() {
 }
 
 #[test]
+fn e_register_rules_are_applied() {
+    let xml = sample_with(
+        "e-register/ER-2026-0307.xml",
+        &[
+            ("ER-2026-0307", "ER-2026-0999"),
+            ("<class>third</class>", "<class>fourth</class>"),
+        ],
+    )
+    .replace("<object_name>", "<!--")
+    .replace("</object_name>", "-->");
+    let (project, run) = with_extra_case("e-register", "bad.xml", &xml);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.expect_stderr("e-register/bad.xml, line 2: case \"ER-2026-0999\": field object_name: is required but missing or empty");
+    run.expect_stderr("case \"ER-2026-0999\": field class: \"fourth\" is not one of");
+    assert!(
+        !project
+            .records("e-register")
+            .iter()
+            .any(|r| r["case_id"] == "ER-2026-0999")
+    );
+}
+
+#[test]
 fn a_document_shows_the_authority_in_force_on_its_date() {
     // The ministry was renamed on 18 September 2025: a decision of the 17th shows the old name,
     // one of the 19th the new one.
@@ -423,7 +446,16 @@ fn attestation_issues_attestats_elimination_decisions_and_refusals() {
     assert_eq!(elimination["document"], "elimination");
     assert_eq!(elimination["once"], "application.number=KZ52A0007731");
     let text = text_of(&project, elimination);
-    assert_says(&text, &["0398/26", "EduNet Kazakhstan", "Mektep Online"]);
+    assert_says(
+        &text,
+        &[
+            "0398/26",
+            "EduNet Kazakhstan",
+            "Mektep Online",
+            "СӘЙКЕССІЗДІКТЕРДІ ЖОЮ ТУРАЛЫ ШЕШІМ",
+            "РЕШЕНИЕ ОБ УСТРАНЕНИИ НЕСООТВЕТСТВИЙ",
+        ],
+    );
     // The attestat on the same application, after the nonconformities were eliminated.
     let attestat = record_of(&records, "AT-2026-0009");
     assert_eq!(attestat["document"], "attestat");
@@ -433,6 +465,8 @@ fn attestation_issues_attestats_elimination_decisions_and_refusals() {
         &text,
         &[
             "АТТЕСТАТ",
+            "ақпараттық жүйенің ақпараттық қауіпсіздік талаптарына сәйкестігі туралы",
+            "о соответствии информационной системы требованиям информационной безопасности",
             attestat["number"].as_str().unwrap(),
             case["inspection"]["act"]["number"].as_str().unwrap(),
             case["commission"]["protocol"]["number"].as_str().unwrap(),
@@ -600,6 +634,21 @@ fn apostilles_have_the_ten_hague_fields_in_order() {
             .unwrap_or_else(|| panic!("field {n} not found after byte {from}:\n{text}"));
         from += at + mark.len();
     }
+}
+
+#[test]
+fn an_apostille_needs_the_signer_of_the_public_document() {
+    let xml = sample_with(
+        "apostille/2026-11-09_to_20.xml",
+        &[(r#" signer="Тұрсынов Бақытжан Әлібекұлы""#, "")],
+    );
+    let project = Project::new();
+    project.write_case("apostille/2026-11-09_to_20.xml", &xml);
+    let run = project.batch(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.expect_stderr("field public_document.signer: is required but missing or empty");
+    // The other cases of the file are issued.
+    assert!(project.records("apostille").len() >= 4);
 }
 
 #[test]
