@@ -2,7 +2,6 @@
 //! numbers it, what its documents say in both languages, and the rules peculiar to it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::Value;
 
@@ -21,6 +20,12 @@ fn service_project(dir: &str) -> Project {
 /// Runs a service's samples, checks every case was issued and every journal verifies, and
 /// returns the project with the records of `registry`.
 fn issue_samples(dir: &str, registry: &str) -> (Project, Vec<Value>) {
+    let (project, records, _) = issue_samples_with_run(dir, registry);
+    (project, records)
+}
+
+/// [`issue_samples`], with what the run printed.
+fn issue_samples_with_run(dir: &str, registry: &str) -> (Project, Vec<Value>, Run) {
     let project = service_project(dir);
     let run = project.batch(&[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -35,7 +40,7 @@ fn issue_samples(dir: &str, registry: &str) -> (Project, Vec<Value>) {
         records.len()
     );
     assert_gapless(&records);
-    (project, records)
+    (project, records, run)
 }
 
 /// Every counter of a journal (documents' own and their items') runs 1, 2, 3… in record order.
@@ -112,6 +117,34 @@ fn with_extra_case(dir: &str, name: &str, xml: &str) -> (Project, Run) {
     project.write_case(&format!("{dir}/{name}"), xml);
     let run = project.batch(&[]);
     (project, run)
+}
+
+/// The first `<case>` of a service's XML samples that contains `marker`, and its id.
+fn sample_case_containing(dir: &str, marker: &str) -> (String, String) {
+    for entry in walkdir::WalkDir::new(repo().join("cases/sample").join(dir)) {
+        let path = entry.unwrap().into_path();
+        if path.extension().is_none_or(|x| x != "xml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Some(at) = text.find(marker) else {
+            continue;
+        };
+        let start = text[..at]
+            .rfind("<case ")
+            .expect("the marker is inside a case");
+        let end = start + text[start..].find("</case>").unwrap() + "</case>".len();
+        let case = text[start..end].to_string();
+        let id = case
+            .split("id=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        return (case.clone(), id.to_string());
+    }
+    panic!("no XML sample of {dir} contains {marker:?}");
 }
 
 /// A sample case file's text with some replacements made.
@@ -386,44 +419,9 @@ fn kkm_conclusions_cite_the_act_and_refusals_list_its_findings() {
 
 #[test]
 fn a_kkm_refusal_needs_the_acts_findings() {
-    let project = service_project("kkm");
-    let records_before = {
-        let (_, records) = issue_samples("kkm", "kkm");
-        records
-    };
-    let refusal = records_before
-        .iter()
-        .find(|r| r["document"] == "refusal")
-        .unwrap();
-    let file = refusal["data"]["case"]["id"].as_str().unwrap().to_string();
-    drop(project);
-    // Take the refused case's CSV or XML row and drop its findings by renaming the field.
-    let found = walkdir::WalkDir::new(repo().join("cases/sample/kkm"))
-        .into_iter()
-        .filter_map(Result::ok)
-        .find(|e| {
-            e.path().extension().is_some_and(|x| x == "xml")
-                && std::fs::read_to_string(e.path())
-                    .unwrap()
-                    .contains("<findings>")
-        })
-        .expect("an XML sample with findings");
-    let text = std::fs::read_to_string(found.path()).unwrap();
-    let start = text.find("<case ").unwrap();
-    let case_start = text[..text.find("<findings>").unwrap()]
-        .rfind("<case ")
-        .unwrap_or(start);
-    let case_end = case_start + text[case_start..].find("</case>").unwrap() + "</case>".len();
-    let case = &text[case_start..case_end];
-    let id = case
-        .split("id=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let (case, id) = sample_case_containing("kkm", "<findings>");
     let without = case
-        .replace(id, "KKM-2026-0999")
+        .replace(&id, "KKM-2026-0999")
         .replace("<findings>", "<!--")
         .replace("</findings>", "-->");
     let (_, run) = with_extra_case("kkm", "bad.xml", &without);
@@ -431,7 +429,6 @@ fn a_kkm_refusal_needs_the_acts_findings() {
     run.expect_stderr(
         "case \"KKM-2026-0999\": field act.findings: is required but missing or empty",
     );
-    let _ = file;
 }
 
 #[test]
@@ -522,7 +519,7 @@ fn a_second_elimination_decision_for_one_application_is_rejected() {
 
 #[test]
 fn archival_references_are_issued_with_their_archival_cipher() {
-    let (project, records) = issue_samples("archive", "archive");
+    let (project, records, run) = issue_samples_with_run("archive", "archive");
     let kinds = kinds(&records);
     assert!(
         kinds["reference"] >= 8 && kinds["refusal"] >= 2,
@@ -543,13 +540,11 @@ fn archival_references_are_issued_with_their_archival_cipher() {
             case["person"]["name"].as_str().unwrap(),
         ],
     );
-    // The term is 15 calendar days: the report lists a case decided later.
-    let (_, run) = {
-        let project = service_project("archive");
-        let run = project.batch(&[]);
-        (project, run)
-    };
-    run.expect_stderr("(archival-reference) applied");
+    // The term is 15 calendar days: the report lists the sample decided later.
+    run.expect_stderr(
+        "case AR-2026-0209 (archival-reference) applied 2026-10-27, due 2026-11-11, decided \
+         2026-11-16 (5 days late)",
+    );
 }
 
 #[test]
@@ -557,38 +552,19 @@ fn an_approved_archival_reference_needs_its_content() {
     let project = service_project("archive");
     let run = project.batch(&[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let xml_case = walkdir::WalkDir::new(repo().join("cases/sample/archive"))
-        .into_iter()
-        .filter_map(Result::ok)
-        .find(|e| e.path().extension().is_some_and(|x| x == "xml"))
-        .expect("an XML sample");
-    let text = std::fs::read_to_string(xml_case.path()).unwrap();
-    let start = text.find("<case ").unwrap();
-    let end = start + text[start..].find("</case>").unwrap() + "</case>".len();
-    let case = &text[start..end];
-    assert!(
-        case.contains("outcome=\"approved\""),
-        "the first XML sample must be approved"
-    );
-    let id = case
-        .split("id=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let (case, id) = sample_case_containing("archive", r#"outcome="approved""#);
     let without = case
-        .replace(id, "AR-2026-0999")
+        .replace(&id, "AR-2026-0999")
         .replace("<content", "<!--content")
         .replace("</content>", "</content-->");
     project.write_case("archive/bad.xml", &without);
-    let reversed = case.replace(id, "AR-2026-0998").replace(
+    let reversed = case.replace(&id, "AR-2026-0998").replace(
         r#"<period from="1979" to="1991"/>"#,
         r#"<period from="1991" to="1979"/>"#,
     );
     assert_ne!(
         reversed,
-        case.replace(id, "AR-2026-0998"),
+        case.replace(&id, "AR-2026-0998"),
         "the first sample's period changed"
     );
     project.write_case("archive/reversed.xml", &reversed);
@@ -717,5 +693,4 @@ fn every_sample_is_issued_and_every_document_kind_appears() {
         assert!(*n >= 10, "{service}: {n} documents");
     }
     assert_eq!(per_service.len(), 8);
-    let _ = Path::new("");
 }
