@@ -141,24 +141,32 @@ impl Chain {
 mod tests {
     use super::super::record::{Entry, to_line};
     use super::*;
-    use crate::registry::ItemNumber;
+    use crate::registry::{DocumentEntry, ItemNumber};
 
-    fn records(n: u64) -> Vec<String> {
+    /// Lines of a sound chain of `n` sample records, each changed by `edit` (given its `seq`)
+    /// before it is hashed and linked.
+    fn chain_of(n: u64, mut edit: impl FnMut(u64, &mut DocumentEntry)) -> Vec<String> {
         let mut prev = GENESIS.to_string();
         let mut lines = Vec::new();
         for seq in 1..=n {
             let mut record = super::super::record::tests::sample(seq, &prev);
             let Entry::Document(doc) = &mut record.entry;
-            // Two sequences interleaved: certificates on odd records, letters on even ones.
-            if seq % 2 == 0 {
-                doc.sequence = "outgoing".into();
-            }
-            doc.n = seq.div_ceil(2);
+            edit(seq, doc);
             let (line, hash) = to_line(&record);
             prev = hash;
             lines.push(line.trim_end().to_string());
         }
         lines
+    }
+
+    fn records(n: u64) -> Vec<String> {
+        chain_of(n, |seq, doc| {
+            // Two sequences interleaved: certificates on odd records, letters on even ones.
+            if seq % 2 == 0 {
+                doc.sequence = "outgoing".into();
+            }
+            doc.n = seq.div_ceil(2);
+        })
     }
 
     fn verify(lines: &[String]) -> Result<Chain, ChainError> {
@@ -244,16 +252,7 @@ mod tests {
 
     #[test]
     fn a_gap_in_numbers_is_named() {
-        let mut prev = GENESIS.to_string();
-        let mut lines = Vec::new();
-        for (seq, n) in [(1, 1), (2, 3)] {
-            let mut record = super::super::record::tests::sample(seq, &prev);
-            let Entry::Document(doc) = &mut record.entry;
-            doc.n = n;
-            let (line, hash) = to_line(&record);
-            prev = hash;
-            lines.push(line.trim_end().to_string());
-        }
+        let lines = chain_of(2, |seq, doc| doc.n = [1, 3][seq as usize - 1]);
         assert!(matches!(
             verify(&lines).unwrap_err(),
             ChainError::Gap {
@@ -268,12 +267,8 @@ mod tests {
     /// Records whose items take `items[i]` numbers each from sequence `deposit`, starting at
     /// the given positions.
     fn with_items(starts: &[(u64, u64)]) -> Vec<String> {
-        let mut prev = GENESIS.to_string();
-        let mut lines = Vec::new();
-        for (i, &(first, count)) in starts.iter().enumerate() {
-            let seq = i as u64 + 1;
-            let mut record = super::super::record::tests::sample(seq, &prev);
-            let Entry::Document(doc) = &mut record.entry;
+        chain_of(starts.len() as u64, |seq, doc| {
+            let (first, count) = starts[seq as usize - 1];
             doc.items = (first..first + count)
                 .map(|n| ItemNumber {
                     sequence: "deposit".into(),
@@ -281,11 +276,7 @@ mod tests {
                     number: format!("2026-Д-{n:06}"),
                 })
                 .collect();
-            let (line, hash) = to_line(&record);
-            prev = hash;
-            lines.push(line.trim_end().to_string());
-        }
-        lines
+        })
     }
 
     #[test]

@@ -77,6 +77,27 @@ fn kinds(records: &[Value]) -> BTreeMap<String, usize> {
     kinds
 }
 
+/// Fails unless the records hold at least the given number of documents of each kind.
+#[track_caller]
+fn assert_at_least(records: &[Value], expected: &[(&str, usize)]) {
+    let kinds = kinds(records);
+    for (kind, least) in expected {
+        assert!(
+            kinds.get(*kind).copied().unwrap_or(0) >= *least,
+            "{kinds:?}"
+        );
+    }
+}
+
+/// The first record of a document kind.
+#[track_caller]
+fn first_of<'a>(records: &'a [Value], kind: &str) -> &'a Value {
+    records
+        .iter()
+        .find(|r| r["document"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} among the records"))
+}
+
 /// The record of a case's document.
 #[track_caller]
 fn record_of<'a>(records: &'a [Value], case_id: &str) -> &'a Value {
@@ -186,7 +207,7 @@ fn qujat_services_lists_the_eight_services() {
 #[test]
 fn foreign_media_references_are_issued_and_numbered_per_region() {
     let (project, records) = issue_samples("foreign-media", "foreign-media");
-    assert!(kinds(&records)["reference"] >= 8 && kinds(&records)["refusal"] >= 2);
+    assert_at_least(&records, &[("reference", 8), ("refusal", 2)]);
     // Each region has its own counter, starting at 1.
     let regions: BTreeMap<&str, Vec<u64>> = records
         .iter()
@@ -378,15 +399,8 @@ fn a_document_shows_the_authority_in_force_on_its_date() {
 #[test]
 fn kkm_conclusions_cite_the_act_and_refusals_list_its_findings() {
     let (project, records) = issue_samples("kkm", "kkm");
-    let kinds = kinds(&records);
-    assert!(
-        kinds["conclusion"] >= 5 && kinds["refusal"] >= 3,
-        "{kinds:?}"
-    );
-    let conclusion = records
-        .iter()
-        .find(|r| r["document"] == "conclusion")
-        .unwrap();
+    assert_at_least(&records, &[("conclusion", 5), ("refusal", 3)]);
+    let conclusion = first_of(&records, "conclusion");
     let act = &conclusion["data"]["case"]["act"];
     let text = text_of(&project, conclusion);
     assert_says(
@@ -398,7 +412,7 @@ fn kkm_conclusions_cite_the_act_and_refusals_list_its_findings() {
             act["date"]["ru"].as_str().unwrap(),
         ],
     );
-    let refusal = records.iter().find(|r| r["document"] == "refusal").unwrap();
+    let refusal = first_of(&records, "refusal");
     let case = &refusal["data"]["case"];
     let text = text_of(&project, refusal);
     assert_says(&text, &[case["act"]["number"].as_str().unwrap()]);
@@ -434,10 +448,9 @@ fn a_kkm_refusal_needs_the_acts_findings() {
 #[test]
 fn attestation_issues_attestats_elimination_decisions_and_refusals() {
     let (project, records) = issue_samples("attestation", "attestats");
-    let kinds = kinds(&records);
-    assert!(
-        kinds["attestat"] >= 3 && kinds["elimination"] >= 3 && kinds["refusal"] >= 2,
-        "{kinds:?}"
+    assert_at_least(
+        &records,
+        &[("attestat", 3), ("elimination", 3), ("refusal", 2)],
     );
     let elimination = record_of(&records, "AT-2026-0004");
     assert_eq!(elimination["document"], "elimination");
@@ -520,15 +533,8 @@ fn a_second_elimination_decision_for_one_application_is_rejected() {
 #[test]
 fn archival_references_are_issued_with_their_archival_cipher() {
     let (project, records, run) = issue_samples_with_run("archive", "archive");
-    let kinds = kinds(&records);
-    assert!(
-        kinds["reference"] >= 8 && kinds["refusal"] >= 2,
-        "{kinds:?}"
-    );
-    let reference = records
-        .iter()
-        .find(|r| r["document"] == "reference")
-        .unwrap();
+    assert_at_least(&records, &[("reference", 8), ("refusal", 2)]);
+    let reference = first_of(&records, "reference");
     let case = &reference["data"]["case"];
     let text = text_of(&project, reference);
     assert_says(
@@ -579,15 +585,8 @@ fn an_approved_archival_reference_needs_its_content() {
 #[test]
 fn apostilles_have_the_ten_hague_fields_in_order() {
     let (project, records) = issue_samples("apostille", "apostille");
-    let kinds = kinds(&records);
-    assert!(
-        kinds["apostille"] >= 8 && kinds["refusal"] >= 2,
-        "{kinds:?}"
-    );
-    let apostille = records
-        .iter()
-        .find(|r| r["document"] == "apostille")
-        .unwrap();
+    assert_at_least(&records, &[("apostille", 8), ("refusal", 2)]);
+    let apostille = first_of(&records, "apostille");
     let text = text_of(&project, apostille);
     assert_says(
         &text,
@@ -630,10 +629,7 @@ fn an_apostille_needs_the_signer_of_the_public_document() {
 #[test]
 fn media_registration_certificates_show_the_state_duty_paid() {
     let (project, records) = issue_samples("media", "media");
-    let certificate = records
-        .iter()
-        .find(|r| r["document"] == "certificate")
-        .unwrap();
+    let certificate = first_of(&records, "certificate");
     let text = text_of(&project, certificate);
     // 5 MCI at 4,325 ₸ (2026), written with no-break spaces.
     // (The text extractor turns the no-break spaces into plain ones.)
