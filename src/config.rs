@@ -45,12 +45,15 @@ pub struct DocumentsFile {
     /// The PDF `/Creator` of new documents (recorded with each, so changing it never changes
     /// a registered document).
     pub creator: String,
+    /// The verification address new documents' QR codes point to (recorded with each).
+    pub verify_url: String,
 }
 
 impl Default for DocumentsFile {
     fn default() -> DocumentsFile {
         DocumentsFile {
             creator: "qujat".into(),
+            verify_url: "https://qujat.gov.kz/verify".into(),
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct Planned {
     pub items: Vec<ItemNumber>,
     /// For a document allowed once per value of a field: `<field>=<value>`.
     pub once: Option<String>,
+    /// The number of the earlier document this one replaces, if it names one.
+    pub supersedes: Option<String>,
     pub issued: Date,
     pub case_hash: String,
     /// The template's path (its version is looked up from it).
@@ -66,6 +68,16 @@ impl Planned {
             created: self.issued,
             creator: creator.to_string(),
         }
+    }
+
+    /// The payload of the document's QR code under the verification address `prefix`.
+    pub fn qr(&self, prefix: &str) -> String {
+        crate::qr::Payload {
+            registry: self.registry.clone(),
+            number: self.number.clone(),
+            content: hash_json(&self.data),
+        }
+        .text(prefix)
     }
 
     /// The counters this document takes numbers from, with how many it takes from each.
@@ -175,6 +187,43 @@ fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec) -
 }
 
 /// The value of a once-only field in a case's canonical data, as `<field>=<value>`.
+/// Why a case may not supersede document `number`, if it is registered already and may not be:
+/// it belongs to someone else, or it is revoked or superseded. (A number not registered yet —
+/// issued earlier in this batch, or before qujat kept the registry — is looked at again when
+/// the document is committed.)
+fn cannot_supersede(
+    writer: &Writer,
+    case: &ValidCase,
+    spec: &DocumentSpec,
+    number: &str,
+) -> Option<String> {
+    let (_, earlier) = writer
+        .find_number(number)
+        .into_iter()
+        .find(|(key, _)| key.service == case.service && key.document == spec.kind)?;
+    let applicant = &case.view["applicant"];
+    let holder = applicant["bin"]
+        .as_str()
+        .or_else(|| applicant["iin"].as_str());
+    if earlier.holder.as_deref() != holder {
+        return Some(format!(
+            "{} № {number} (case {}) was issued to {}, not to this applicant ({}): it cannot \
+             be replaced by this one",
+            spec.title.ru,
+            earlier.case_id,
+            earlier.holder.as_deref().unwrap_or("?"),
+            holder.unwrap_or("?")
+        ));
+    }
+    let status = writer.status_of(earlier.seq)?;
+    (!status.may_become(crate::registry::Status::Superseded)).then(|| {
+        format!(
+            "{} № {number} is {status}: it cannot be replaced",
+            spec.title.ru
+        )
+    })
+}
+
 fn once_value(case: &ValidCase, field: &str) -> String {
     let text = match at_path(&case.canonical, field) {
         Json::String(s) => s.clone(),
@@ -256,6 +305,17 @@ pub fn plan(
                     continue;
                 }
             }
+            let supersedes = spec
+                .supersedes
+                .as_ref()
+                .and_then(|field| at_path(&case.view, field).as_str().map(|n| (field, n)));
+            if let Some((field, number)) = supersedes
+                && let Some(problem) = cannot_supersede(writer, &case, spec, number)
+            {
+                problems.push(refuse(problem).field(field.clone()));
+                continue;
+            }
+            let supersedes = supersedes.map(|(_, number)| number.to_string());
             let sequence = &catalogue.registries[&spec.registry].sequences[&spec.sequence];
             let code = match &sequence.code_field {
                 Some(field) => case.view[field]["code"]
@@ -281,13 +341,13 @@ pub fn plan(
                 }
                 None => Vec::new(),
             };
-            documents.push((key, spec, code, counter, items, once));
+            documents.push((key, spec, code, counter, items, once, supersedes));
         }
         if !problems.is_empty() {
             plan.refused.push((case.origin.clone(), problems));
             continue;
         }
-        for (key, spec, code, counter, items, once) in documents {
+        for (key, spec, code, counter, items, once, supersedes) in documents {
             if let Some(value) = &once {
                 let once_key = (case.service.clone(), spec.kind.clone(), value.clone());
                 once_planned.insert(once_key, (case.id.clone(), case.origin.clone()));
@@ -316,6 +376,7 @@ pub fn plan(
                 number: String::new(),
                 items,
                 once,
+                supersedes,
                 issued: case.decision_date,
                 case_hash: case_hash.clone(),
                 template: spec.template.clone(),

@@ -11,7 +11,9 @@ use super::{BatchConfig, Report, Setup};
 use crate::fsio::write_atomically;
 use crate::plan::Planned;
 use crate::problem::Problem;
-use crate::registry::{DocumentEntry, Entry, PdfEntry, Record, Writer, hash_json, sha256_hex};
+use crate::registry::{
+    DocumentEntry, Entry, PdfEntry, Record, Status, StatusEntry, Writer, hash_json, sha256_hex,
+};
 use crate::render::{ENGINE, RenderError};
 
 pub(super) struct Committer<'a> {
@@ -59,7 +61,7 @@ impl<'a> Committer<'a> {
             let mut moved = planned.clone();
             let first_item = planned.items.first().map_or(0, |i| i.n - item_shift);
             moved.renumber(planned.n - shift, first_item, &self.setup.catalogue);
-            let rendered = self.setup.render(&moved, &self.config.creator);
+            let rendered = self.setup.render(&moved, self.config);
             (Cow::Owned(moved), rendered)
         };
         let pdf = match rendered {
@@ -117,10 +119,61 @@ impl<'a> Committer<'a> {
                     ident: meta.ident,
                     creator: meta.creator,
                 },
+                qr: planned.qr(&self.config.verify_url),
             }),
         };
         writer.append(&record)?;
         self.report.issued(&planned, &file, &sha256);
+        if let Some(number) = &planned.supersedes {
+            self.supersede(&planned, number)?;
+        }
+        Ok(())
+    }
+
+    /// Marks the document `planned` replaces superseded, by an appended status event. A number
+    /// that names no document of the registry (one issued before qujat kept it) or one that
+    /// cannot be superseded is reported, and nothing is appended.
+    fn supersede(&mut self, planned: &Planned, number: &str) -> Result<()> {
+        let writer = self
+            .writers
+            .get_mut(&planned.registry)
+            .expect("registries were opened");
+        let case = &planned.key.case_id;
+        let earlier = writer
+            .find_number(number)
+            .into_iter()
+            .find(|(key, _)| {
+                key.service == planned.key.service && key.document == planned.key.document
+            })
+            .map(|(_, registered)| registered.clone());
+        let Some(earlier) = earlier else {
+            self.report.warn(format!(
+                "case {case}: № {number}, which {} № {} replaces, is not in registry {} (issued \
+                 before qujat kept it?); nothing was marked superseded",
+                planned.key.document, planned.number, planned.registry
+            ));
+            return Ok(());
+        };
+        let holder = crate::registry::holder_id(&planned.data);
+        let status = writer.status_of(earlier.seq).unwrap_or(Status::Active);
+        if earlier.holder != holder || !status.may_become(Status::Superseded) {
+            self.report.warn(format!(
+                "case {case}: № {number} (case {}) is {status} and held by {}; it was not marked \
+                 superseded by № {}",
+                earlier.case_id,
+                earlier.holder.as_deref().unwrap_or("?"),
+                planned.number
+            ));
+            return Ok(());
+        }
+        writer.append_status(StatusEntry {
+            target: earlier.seq,
+            number: number.to_string(),
+            status: Status::Superseded,
+            date: planned.issued,
+            reason: format!("іс / дело {case}"),
+            by: Some(planned.number.clone()),
+        })?;
         Ok(())
     }
 }

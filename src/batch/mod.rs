@@ -47,6 +47,8 @@ pub struct BatchConfig {
     pub wait: Duration,
     /// The PDF `/Creator` of new documents.
     pub creator: String,
+    /// The verification address new documents' QR codes point to.
+    pub verify_url: String,
 }
 
 /// How many documents are rendered between two evictions of Typst's caches: without eviction,
@@ -87,13 +89,17 @@ impl Setup {
         })
     }
 
-    /// Renders a planned document, turning a panic inside the engine into an error.
-    pub fn render(&self, planned: &Planned, creator: &str) -> Result<Vec<u8>, RenderError> {
+    /// Renders a planned document with the batch's creator and verification address, turning
+    /// a panic inside the engine into an error.
+    pub fn render(&self, planned: &Planned, config: &BatchConfig) -> Result<Vec<u8>, RenderError> {
         let (_, template) = &self.templates[&planned.template];
         let data = crate::registry::canonical(&planned.data);
-        let meta = planned.pdf_meta(creator);
+        let meta = planned.pdf_meta(&config.creator);
+        let qr = crate::qr::svg(&planned.qr(&config.verify_url))
+            .map_err(|err| RenderError(format!("{err:#}")))?;
         std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.engine.render(template, data.as_bytes(), &meta)
+            self.engine
+                .render(template, data.as_bytes(), qr.as_bytes(), &meta)
         }))
         .unwrap_or_else(|panic| {
             let message = panic
@@ -213,7 +219,7 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
         config.jobs,
         config.jobs * 8,
         |planned| {
-            let result = setup.render(planned, &config.creator);
+            let result = setup.render(planned, config);
             let count = rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if count.is_multiple_of(EVICT_EVERY) || result.is_err() {
                 typst::comemo::evict(0);
@@ -224,5 +230,8 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     )
     .context("the batch stopped before every document was committed")?;
     typst::comemo::evict(0);
+    for writer in writers.values() {
+        writer.write_head()?;
+    }
     Ok(())
 }

@@ -119,6 +119,11 @@ pub struct DocumentSpec {
     /// application).
     #[serde(default)]
     pub once_per: Option<String>,
+    /// A field naming an earlier document of the same kind and registry that this one replaces
+    /// (a re-registration's previous certificate): when this one is issued, that one is
+    /// marked superseded.
+    #[serde(default)]
+    pub supersedes: Option<String>,
 }
 
 /// A state service and the rules its cases follow.
@@ -534,6 +539,15 @@ impl Catalogue {
                 "once_per {field:?} must be a single field that is always required"
             );
         }
+        if let Some(field) = &document.supersedes {
+            ensure!(
+                service
+                    .fields
+                    .get(field)
+                    .is_some_and(|f| f.kind == FieldType::Text),
+                "supersedes {field:?} must be a text field of the service (the earlier number)"
+            );
+        }
         Ok(())
     }
 }
@@ -590,6 +604,13 @@ pub fn listing(catalogue: &Catalogue) -> String {
             }
             if let Some(field) = &document.once_per {
                 let _ = writeln!(out, "    at most once per {field}");
+            }
+            if let Some(field) = &document.supersedes {
+                let _ = writeln!(
+                    out,
+                    "    supersedes the {} numbered by {field}",
+                    document.kind
+                );
             }
         }
     }

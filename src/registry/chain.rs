@@ -1,10 +1,11 @@
 //! Verifying a journal record by record: each line's hash, its place (`seq`), its link to the
-//! previous record (`prev`), and that every number sequence goes 1, 2, 3, … without a gap.
+//! previous record (`prev`), that every number sequence goes 1, 2, 3, … without a gap, and that
+//! every status event changes an earlier document's status in an allowed way.
 
 use std::collections::BTreeMap;
 
 use super::journal::Line;
-use super::record::{Entry, GENESIS, LineError, Record, parse_line};
+use super::record::{Entry, GENESIS, LineError, Record, Status, parse_line};
 
 /// The state of a chain after the records pushed so far.
 #[derive(Debug, Clone)]
@@ -12,6 +13,8 @@ pub struct Chain {
     len: u64,
     last_hash: String,
     tails: BTreeMap<String, u64>,
+    /// The status in force of each record's document, by `seq - 1` (`None` for status events).
+    statuses: Vec<Option<Status>>,
 }
 
 impl Default for Chain {
@@ -20,6 +23,7 @@ impl Default for Chain {
             len: 0,
             last_hash: GENESIS.to_string(),
             tails: BTreeMap::new(),
+            statuses: Vec::new(),
         }
     }
 }
@@ -58,6 +62,12 @@ pub enum ChainError {
         tail: u64,
         found: u64,
     },
+    #[error("line {line} (record {seq}): {problem}")]
+    Status {
+        line: u64,
+        seq: u64,
+        problem: String,
+    },
 }
 
 impl ChainError {
@@ -67,7 +77,8 @@ impl ChainError {
             ChainError::Line { line, .. }
             | ChainError::Seq { line, .. }
             | ChainError::Prev { line, .. }
-            | ChainError::Gap { line, .. } => *line,
+            | ChainError::Gap { line, .. }
+            | ChainError::Status { line, .. } => *line,
         }
     }
 }
@@ -94,7 +105,16 @@ impl Chain {
                 seq: record.seq,
             });
         }
-        let Entry::Document(doc) = &record.entry;
+        let doc = match &record.entry {
+            Entry::Document(doc) => doc,
+            Entry::Status(event) => {
+                self.change_status(line.number, record.seq, event.target, event.status)?;
+                self.statuses.push(None);
+                self.len = record.seq;
+                self.last_hash = hash;
+                return Ok(record);
+            }
+        };
         let numbers = std::iter::once((&doc.sequence, doc.n))
             .chain(doc.items.iter().map(|item| (&item.sequence, item.n)));
         let mut tails = self.tails.clone();
@@ -112,9 +132,47 @@ impl Chain {
             tails.insert(sequence.clone(), n);
         }
         self.tails = tails;
+        self.statuses.push(Some(Status::Active));
         self.len = record.seq;
         self.last_hash = hash;
         Ok(record)
+    }
+
+    /// Applies a status event of record `seq` to the document of record `target`.
+    fn change_status(
+        &mut self,
+        line: u64,
+        seq: u64,
+        target: u64,
+        next: Status,
+    ) -> Result<(), ChainError> {
+        let problem = |problem: String| ChainError::Status { line, seq, problem };
+        let current = target
+            .checked_sub(1)
+            .and_then(|i| self.statuses.get(i as usize))
+            .ok_or_else(|| {
+                problem(format!(
+                    "changes the status of record {target}, which is not an earlier record"
+                ))
+            })?
+            .ok_or_else(|| {
+                problem(format!(
+                    "changes the status of record {target}, which is not a document"
+                ))
+            })?;
+        if !current.may_become(next) {
+            return Err(problem(format!(
+                "makes record {target} {next}, but it is {current} (not allowed)"
+            )));
+        }
+        self.statuses[target as usize - 1] = Some(next);
+        Ok(())
+    }
+
+    /// The status in force of the document of record `seq`, if it is a document's record.
+    pub fn status_of(&self, seq: u64) -> Option<Status> {
+        let index = usize::try_from(seq.checked_sub(1)?).ok()?;
+        self.statuses.get(index).copied().flatten()
     }
 
     /// How many records the chain holds.
@@ -150,7 +208,9 @@ mod tests {
         let mut lines = Vec::new();
         for seq in 1..=n {
             let mut record = super::super::record::tests::sample(seq, &prev);
-            let Entry::Document(doc) = &mut record.entry;
+            let Entry::Document(doc) = &mut record.entry else {
+                unreachable!()
+            };
             edit(seq, doc);
             let (line, hash) = to_line(&record);
             prev = hash;
@@ -241,7 +301,9 @@ mod tests {
         // Someone edits record 3 and recomputes its own hash: record 4's prev no longer matches.
         let mut lines = records(6);
         let (_, mut record) = parse_line(lines[2].as_bytes()).unwrap();
-        let Entry::Document(doc) = &mut record.entry;
+        let Entry::Document(doc) = &mut record.entry else {
+            unreachable!()
+        };
         doc.number = "99999-Г".into();
         lines[2] = to_line(&record).0.trim_end().to_string();
         assert_eq!(
@@ -292,7 +354,9 @@ mod tests {
         let mut lines = with_items(&[(1, 2)]);
         lines[0] = {
             let (_, mut record) = parse_line(lines[0].as_bytes()).unwrap();
-            let Entry::Document(doc) = &mut record.entry;
+            let Entry::Document(doc) = &mut record.entry else {
+                unreachable!()
+            };
             doc.items[1].n = 3;
             to_line(&record).0.trim_end().to_string()
         };
@@ -305,5 +369,78 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// `lines` followed by status events `(target, status)`, each linked to the one before.
+    fn with_events(mut lines: Vec<String>, events: &[(u64, Status)]) -> Vec<String> {
+        use super::super::record::{Record, StatusEntry};
+        for &(target, status) in events {
+            let (prev, record) = parse_line(lines.last().unwrap().as_bytes()).unwrap();
+            let event = Record {
+                seq: record.seq + 1,
+                prev,
+                entry: Entry::Status(StatusEntry {
+                    target,
+                    number: format!("{target:05}-Г"),
+                    status,
+                    date: "2026-11-24".parse().unwrap(),
+                    reason: "order No. 7".into(),
+                    by: None,
+                }),
+            };
+            lines.push(to_line(&event).0.trim_end().to_string());
+        }
+        lines
+    }
+
+    #[test]
+    fn status_events_change_earlier_documents_in_allowed_ways() {
+        let lines = with_events(
+            records(4),
+            &[
+                (1, Status::Suspended),
+                (1, Status::Active),
+                (2, Status::Superseded),
+                (3, Status::Revoked),
+            ],
+        );
+        let chain = verify(&lines).unwrap();
+        assert_eq!(chain.len(), 8);
+        assert_eq!(chain.status_of(1), Some(Status::Active));
+        assert_eq!(chain.status_of(2), Some(Status::Superseded));
+        assert_eq!(chain.status_of(3), Some(Status::Revoked));
+        assert_eq!(chain.status_of(4), Some(Status::Active));
+        assert_eq!(chain.status_of(5), None, "a status event has no status");
+        // Status events take no numbers.
+        assert_eq!(chain.sequence_tails()["certificate"], 2);
+    }
+
+    #[test]
+    fn a_status_event_that_is_not_allowed_is_named() {
+        for (events, needle) in [
+            (
+                vec![(3, Status::Revoked), (3, Status::Active)],
+                "it is revoked",
+            ),
+            (
+                vec![(2, Status::Superseded), (2, Status::Suspended)],
+                "it is superseded",
+            ),
+            (vec![(1, Status::Active)], "it is active"),
+            (vec![(9, Status::Revoked)], "not an earlier record"),
+            (
+                vec![(1, Status::Revoked), (5, Status::Revoked)],
+                "not a document",
+            ),
+        ] {
+            let lines = with_events(records(4), &events);
+            let err = verify(&lines).unwrap_err();
+            let line = 4 + events.len() as u64;
+            assert!(
+                matches!(&err, ChainError::Status { line: l, .. } if *l == line),
+                "{events:?}: {err}"
+            );
+            assert!(err.to_string().contains(needle), "{events:?}: {err}");
+        }
     }
 }

@@ -156,8 +156,40 @@ impl Journal {
             path,
             number: 0,
             offset: 0,
+            torn: 0,
         })
     }
+
+    fn head_path(&self) -> PathBuf {
+        self.dir.join("head.json")
+    }
+
+    /// The last record a writer finished with: a tripwire for a journal cut back to an earlier
+    /// record, which its chain alone cannot show. `None` when no head was ever written.
+    pub fn head(&self) -> Result<Option<Head>> {
+        let path = self.head_path();
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .with_context(|| format!("cannot read the registry head {}", path.display())),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Records the last record, atomically and durably. Only the writer does this.
+    pub fn write_head(&self, _lock: &WriterLock, head: &Head) -> Result<()> {
+        let text = serde_json::to_string(head).expect("heads serialise") + "\n";
+        crate::fsio::write_atomically(&self.head_path(), text.as_bytes())
+    }
+}
+
+/// The last record of a journal, as its writer left it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: String,
 }
 
 /// Whole lines of a journal, with their line numbers and byte offsets.
@@ -166,6 +198,15 @@ pub struct Lines {
     path: PathBuf,
     number: u64,
     offset: u64,
+    torn: u64,
+}
+
+impl Lines {
+    /// The length of an incomplete last line seen at the end (0 if none): a write being made,
+    /// or one a crash cut off.
+    pub fn torn_bytes(&self) -> u64 {
+        self.torn
+    }
 }
 
 /// One whole line of a journal (without its newline).
@@ -188,7 +229,7 @@ impl Iterator for Lines {
             Ok(0) => None,
             Ok(n) if bytes.last() != Some(&b'\n') => {
                 // An incomplete last line: not a record (yet).
-                let _ = n;
+                self.torn = n as u64;
                 self.reader = None;
                 None
             }

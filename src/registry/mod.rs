@@ -3,7 +3,9 @@
 //! records name kept beside them (`registry/templates/<hash>.json`).
 
 mod chain;
+pub mod check;
 mod journal;
+pub mod read;
 mod record;
 pub mod templates;
 
@@ -11,13 +13,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 pub use chain::{Chain, ChainError};
-pub use journal::{Journal, Line, Lines, Recovery, WriterLock};
+pub use journal::{Head, Journal, Line, Lines, Recovery, WriterLock};
 pub use record::{
-    DocumentEntry, Entry, GENESIS, ItemNumber, LineError, PdfEntry, Record, canonical, hash_json,
-    parse_line, sha256_hex, split_line, to_line,
+    DocumentEntry, Entry, GENESIS, ItemNumber, LineError, PdfEntry, Record, Status, StatusEntry,
+    canonical, hash_json, parse_line, sha256_hex, split_line, to_line,
 };
 
 /// What identifies a document: it is registered at most once.
@@ -36,6 +38,8 @@ pub struct Registered {
     pub case_hash: String,
     pub seq: u64,
     pub case_id: String,
+    /// The holder's IIN or BIN.
+    pub holder: Option<String>,
 }
 
 /// A document allowed once per value of a field: service, document kind, `<field>=<value>`.
@@ -49,36 +53,48 @@ pub struct Writer {
     chain: Chain,
     index: HashMap<Key, Registered>,
     once: HashMap<OnceKey, Registered>,
+    /// Documents by (sequence, number).
+    numbers: HashMap<(String, String), Key>,
     /// What recovery cut off at open, if anything.
     pub recovery: Option<Recovery>,
 }
 
-/// Adds a record's document to the lookups by key and by once-only key.
-fn index_record(
-    record: &Record,
-    index: &mut HashMap<Key, Registered>,
-    once: &mut HashMap<OnceKey, Registered>,
-) {
-    let Some(doc) = record.document() else {
-        return;
-    };
-    let registered = Registered {
-        number: doc.number.clone(),
-        issued: doc.issued,
-        case_hash: doc.case_hash.clone(),
-        seq: record.seq,
-        case_id: doc.case_id.clone(),
-    };
-    if let Some(value) = &doc.once {
-        let key = (doc.service.clone(), doc.document.clone(), value.clone());
-        once.insert(key, registered.clone());
+/// The IIN or BIN of the holder a document was issued to.
+pub fn holder_id(data: &serde_json::Value) -> Option<String> {
+    let applicant = &data["case"]["applicant"];
+    applicant["bin"]
+        .as_str()
+        .or_else(|| applicant["iin"].as_str())
+        .map(str::to_string)
+}
+
+impl Writer {
+    /// Adds a record's document to the lookups by key, by once-only key and by number.
+    fn index_record(&mut self, record: &Record) {
+        let Some(doc) = record.document() else {
+            return;
+        };
+        let registered = Registered {
+            number: doc.number.clone(),
+            issued: doc.issued,
+            case_hash: doc.case_hash.clone(),
+            seq: record.seq,
+            case_id: doc.case_id.clone(),
+            holder: holder_id(&doc.data),
+        };
+        if let Some(value) = &doc.once {
+            let key = (doc.service.clone(), doc.document.clone(), value.clone());
+            self.once.insert(key, registered.clone());
+        }
+        let key = Key {
+            service: doc.service.clone(),
+            case_id: doc.case_id.clone(),
+            document: doc.document.clone(),
+        };
+        self.numbers
+            .insert((doc.sequence.clone(), doc.number.clone()), key.clone());
+        self.index.insert(key, registered);
     }
-    let key = Key {
-        service: doc.service.clone(),
-        case_id: doc.case_id.clone(),
-        document: doc.document.clone(),
-    };
-    index.insert(key, registered);
 }
 
 /// Where a registry's files live.
@@ -94,28 +110,88 @@ impl Writer {
         let journal = Journal::new(&registry_dir(root, code));
         let mut lock = journal.lock(wait)?;
         let recovery = journal.recover(&mut lock)?;
-        let mut chain = Chain::default();
-        let mut index = HashMap::new();
-        let mut once = HashMap::new();
-        for line in journal.lines()? {
-            let line = line?;
-            let record = chain.push(&line).with_context(|| {
-                format!(
-                    "registry {code:?} ({}) is damaged",
-                    journal.path().display()
-                )
-            })?;
-            index_record(&record, &mut index, &mut once);
-        }
-        Ok(Writer {
+        let head = journal.head()?;
+        let mut writer = Writer {
             code: code.to_string(),
             journal,
             lock,
-            chain,
-            index,
-            once,
+            chain: Chain::default(),
+            index: HashMap::new(),
+            once: HashMap::new(),
+            numbers: HashMap::new(),
             recovery,
-        })
+        };
+        for line in writer.journal.lines()? {
+            let line = line?;
+            let record = writer.chain.push(&line).with_context(|| {
+                format!(
+                    "registry {code:?} ({}) is damaged",
+                    writer.journal.path().display()
+                )
+            })?;
+            if let Some(head) = &head
+                && head.seq == record.seq
+                && head.hash != writer.chain.last_hash()
+            {
+                bail!(
+                    "registry {code:?} ({}) is damaged: record {} is not the one its last writer                      left (head.json names another hash); records were replaced",
+                    writer.journal.path().display(),
+                    head.seq
+                );
+            }
+            writer.index_record(&record);
+        }
+        if let Some(head) = &head
+            && writer.chain.len() < head.seq
+        {
+            bail!(
+                "registry {code:?} ({}) is damaged: it ends at record {}, but its last writer left                  {} records (head.json): records {}–{} were removed",
+                writer.journal.path().display(),
+                writer.chain.len(),
+                head.seq,
+                writer.chain.len() + 1,
+                head.seq
+            );
+        }
+        Ok(writer)
+    }
+
+    /// Records the journal's last record in `head.json`: called when a batch is done with the
+    /// registry.
+    pub fn write_head(&self) -> Result<()> {
+        if self.chain.is_empty() {
+            return Ok(());
+        }
+        let head = Head {
+            seq: self.chain.len(),
+            hash: self.chain.last_hash().to_string(),
+        };
+        self.journal.write_head(&self.lock, &head)
+    }
+
+    /// The document numbered `number` in `sequence`, if registered.
+    pub fn by_number(&self, sequence: &str, number: &str) -> Option<(&Key, &Registered)> {
+        let key = self
+            .numbers
+            .get(&(sequence.to_string(), number.to_string()))?;
+        Some((key, &self.index[key]))
+    }
+
+    /// Every registered document numbered `number`, in any sequence.
+    pub fn find_number(&self, number: &str) -> Vec<(&Key, &Registered)> {
+        let mut found: Vec<_> = self
+            .numbers
+            .iter()
+            .filter(|((_, n), _)| n == number)
+            .map(|(_, key)| (key, &self.index[key]))
+            .collect();
+        found.sort_by_key(|(_, r)| r.seq);
+        found
+    }
+
+    /// The status in force of the document of record `seq`.
+    pub fn status_of(&self, seq: u64) -> Option<Status> {
+        self.chain.status_of(seq)
     }
 
     /// The registered document under `key`, if any.
@@ -153,8 +229,21 @@ impl Writer {
             .context("refusing to append a record that breaks the chain")?;
         self.journal.append(&mut self.lock, line.as_bytes())?;
         self.chain = next;
-        index_record(record, &mut self.index, &mut self.once);
+        self.index_record(record);
         Ok(())
+    }
+
+    /// Appends a status event for the document of record `target`; the chain refuses a change
+    /// that is not allowed (a revoked document made active again, …).
+    pub fn append_status(&mut self, event: StatusEntry) -> Result<Record> {
+        let (seq, prev) = self.next_link();
+        let record = Record {
+            seq,
+            prev,
+            entry: Entry::Status(event),
+        };
+        self.append(&record)?;
+        Ok(record)
     }
 
     /// How many records the journal holds.

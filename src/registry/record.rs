@@ -53,8 +53,97 @@ pub struct Record {
 /// What a record registers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
+// Records are read and written one at a time; boxing documents would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Entry {
     Document(DocumentEntry),
+    /// A change of an earlier document's status: it never rewrites the document's record.
+    Status(StatusEntry),
+}
+
+/// The status of a registered document. Every document starts `active`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Active,
+    Suspended,
+    Revoked,
+    Superseded,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Active,
+        Status::Suspended,
+        Status::Revoked,
+        Status::Superseded,
+    ];
+
+    /// Whether a document in this status may be given status `next`. Revocation and
+    /// supersession are final; a suspension ends by reinstatement (`active`) or one of them.
+    pub fn may_become(self, next: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, next),
+            (Active, Suspended | Revoked | Superseded) | (Suspended, Active | Revoked | Superseded)
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Suspended => "suspended",
+            Status::Revoked => "revoked",
+            Status::Superseded => "superseded",
+        }
+    }
+
+    /// The status in Kazakh and Russian, as registry extracts print it.
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Status::Active => ("қолданыста", "действует"),
+            Status::Suspended => ("тоқтатыла тұрды", "приостановлено"),
+            Status::Revoked => ("кері қайтарып алынды", "отозвано"),
+            Status::Superseded => ("ауыстырылды", "заменено"),
+        }
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Status, String> {
+        Status::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| {
+                format!("unknown status {text:?} (use active, suspended, revoked or superseded)")
+            })
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status event: from `date` on, the document of record `target` has `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusEntry {
+    /// The `seq` of the document's record.
+    pub target: u64,
+    /// The document's number, so that a reader of the journal need not look it up.
+    pub number: String,
+    pub status: Status,
+    /// The day the status takes effect.
+    pub date: Date,
+    /// Why, in words: the order or decision it follows from.
+    pub reason: String,
+    /// The number of the document that supersedes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// An issued document.
@@ -89,6 +178,9 @@ pub struct DocumentEntry {
     /// The typesetting engine and its version.
     pub engine: String,
     pub pdf: PdfEntry,
+    /// The payload of the document's QR code: the verification address, the registry, the
+    /// number and `content` (see [`crate::qr`]).
+    pub qr: String,
 }
 
 /// A number a document gives to one item it lists, from another sequence of its registry.
@@ -123,6 +215,14 @@ impl Record {
     pub fn document(&self) -> Option<&DocumentEntry> {
         match &self.entry {
             Entry::Document(document) => Some(document),
+            Entry::Status(_) => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<&StatusEntry> {
+        match &self.entry {
+            Entry::Status(status) => Some(status),
+            Entry::Document(_) => None,
         }
     }
 }
@@ -217,6 +317,7 @@ pub(crate) mod tests {
                     created: "2026-11-20T00:00:00Z".into(),
                     creator: "qujat".into(),
                 },
+                qr: format!("https://qujat.gov.kz/verify?r=media&n={seq:05}-%D0%93"),
             }),
         }
     }

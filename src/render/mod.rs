@@ -2,7 +2,8 @@
 //! PDF/A-2b bytes.
 //!
 //! The data reaches the template as data — the fixed virtual file `/case.json`, which templates
-//! read with `json(sys.inputs.data)` — never as markup. Everything that could vary between two
+//! read with `json(sys.inputs.data)` — never as markup; the document's QR code is the fixed
+//! virtual file `/qr.svg` (`sys.inputs.qr`). Everything that could vary between two
 //! renderings is fixed: fonts come from the fonts folder only, `today()` is unavailable, and the
 //! PDF's identifier, timestamp and creator come from the registry record. The same inputs give the
 //! same bytes, in any process.
@@ -32,6 +33,9 @@ use crate::registry::templates::TemplateBundle;
 /// The virtual path of the document's data.
 pub const DATA_PATH: &str = "/case.json";
 
+/// The virtual path of the document's QR code.
+pub const QR_PATH: &str = "/qr.svg";
+
 /// The engine name and version recorded with every document.
 pub const ENGINE: &str = "typst 0.15.1";
 
@@ -40,6 +44,7 @@ pub struct Engine {
     library: LazyHash<Library>,
     pub fonts: Fonts,
     data_id: FileId,
+    qr_id: FileId,
 }
 
 /// A template version ready to render: its sources parsed once.
@@ -82,11 +87,13 @@ impl Engine {
         let fonts = Fonts::load(fonts_dir)?;
         let mut inputs = Dict::new();
         inputs.insert("data".into(), DATA_PATH.into_value());
+        inputs.insert("qr".into(), QR_PATH.into_value());
         let library = Library::builder().with_inputs(inputs).build();
         Ok(Engine {
             library: LazyHash::new(library),
             fonts,
             data_id: file_id(DATA_PATH)?,
+            qr_id: file_id(QR_PATH)?,
         })
     }
 
@@ -111,22 +118,35 @@ impl Engine {
         })
     }
 
-    /// Renders one document: `data` is the JSON the template reads.
+    /// Lays out one document: `data` is the JSON the template reads, `qr` its QR code's SVG.
+    pub fn compile(
+        &self,
+        template: &Template,
+        data: &[u8],
+        qr: &[u8],
+    ) -> Result<PagedDocument, RenderError> {
+        compile_in(&self.world(template, data, qr))
+    }
+
+    fn world<'a>(&'a self, template: &'a Template, data: &[u8], qr: &[u8]) -> DocumentWorld<'a> {
+        DocumentWorld {
+            engine: self,
+            template,
+            data: Bytes::new(data.to_vec()),
+            qr: Bytes::new(qr.to_vec()),
+        }
+    }
+
+    /// Renders one document: `data` is the JSON the template reads, `qr` its QR code's SVG.
     pub fn render(
         &self,
         template: &Template,
         data: &[u8],
+        qr: &[u8],
         meta: &PdfMeta,
     ) -> Result<Vec<u8>, RenderError> {
-        let world = DocumentWorld {
-            engine: self,
-            template,
-            data: Bytes::new(data.to_vec()),
-        };
-        let compiled = typst::compile::<PagedDocument>(&world);
-        let document = compiled
-            .output
-            .map_err(|diags| RenderError(describe(&world, &diags)))?;
+        let world = self.world(template, data, qr);
+        let document = compile_in(&world)?;
         let created = Datetime::from_ymd_hms(
             meta.created.year(),
             meta.created.month(),
@@ -151,6 +171,12 @@ impl Engine {
     pub fn covers(&self, c: char) -> bool {
         self.fonts.covers(c)
     }
+}
+
+fn compile_in(world: &DocumentWorld<'_>) -> Result<PagedDocument, RenderError> {
+    typst::compile::<PagedDocument>(world)
+        .output
+        .map_err(|diags| RenderError(describe(world, &diags)))
 }
 
 /// Writes diagnostics as `file:line: message` lines.

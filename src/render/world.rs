@@ -1,5 +1,5 @@
-//! The world one document is compiled in: a template version's sources, the document's data at a
-//! fixed path, the shipped fonts, and no clock, packages or file system.
+//! The world one document is compiled in: a template version's sources, the document's data and
+//! QR code at fixed paths, the shipped fonts, and no clock, packages or file system.
 
 use typst::diag::{FileError, FileResult};
 use typst::foundations::{Bytes, Datetime, Duration};
@@ -14,6 +14,7 @@ pub(super) struct DocumentWorld<'a> {
     pub engine: &'a Engine,
     pub template: &'a Template,
     pub data: Bytes,
+    pub qr: Bytes,
 }
 
 impl DocumentWorld<'_> {
@@ -48,6 +49,9 @@ impl World for DocumentWorld<'_> {
     fn file(&self, id: FileId) -> FileResult<Bytes> {
         if id == self.engine.data_id {
             return Ok(self.data.clone());
+        }
+        if id == self.engine.qr_id {
+            return Ok(self.qr.clone());
         }
         match self.source_of(id) {
             Some(source) => Ok(Bytes::from_string(source.clone())),

@@ -6,7 +6,7 @@ use crate::util::*;
 fn the_journal_verifies_with_nothing_but_json_and_sha256() {
     let project = Project::with_samples();
     assert_eq!(project.batch(&[]).code, 0);
-    assert_eq!(verify_independently(&project.journal_path("media")), 23);
+    assert_eq!(verify_independently(&project.journal_path("media")), 25);
 
     let records = project.records("media");
     let first = &records[0];
@@ -63,8 +63,8 @@ fn an_edited_record_stops_the_next_batch_and_is_named() {
     run.expect_stderr("registry \"media\"");
     run.expect_stderr("line 7 (record 7): its content does not match its hash (edited?)");
     assert_eq!(
-        project.records("media").len(),
-        23,
+        project.journal("media").len(),
+        25,
         "nothing was appended to a damaged registry"
     );
 }
@@ -107,5 +107,5 @@ fn a_torn_last_write_is_recovered_loudly_and_the_batch_goes_on() {
     ));
     let report = run.report(&project);
     assert_eq!(report["warnings"].as_array().unwrap().len(), 1);
-    assert_eq!(verify_independently(&path), 24);
+    assert_eq!(verify_independently(&path), 26);
 }

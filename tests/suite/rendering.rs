@@ -146,6 +146,21 @@ fn template_samples_are_what_the_pipeline_gives_templates() {
             "{sample} is out of date: run SNAPSHOTS=overwrite make test"
         );
     }
+    // The QR code previews show: the media certificate's.
+    let records = project.records("media");
+    let certificate = records
+        .iter()
+        .find(|r| r["case_id"] == "MR-2026-0118")
+        .unwrap();
+    let svg = qujat::qr::svg(certificate["qr"].as_str().unwrap()).unwrap();
+    let path = repo().join("templates/lib/qr.sample.svg");
+    if std::env::var("SNAPSHOTS").as_deref() == Ok("overwrite") {
+        std::fs::write(&path, &svg).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == svg,
+        "templates/lib/qr.sample.svg is out of date: run SNAPSHOTS=overwrite make test"
+    );
 }
 
 #[test]

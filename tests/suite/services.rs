@@ -37,7 +37,7 @@ fn issue_samples_with_run(dir: &str, registry: &str) -> (Project, Vec<Value>, Ru
     );
     assert_eq!(
         verify_independently(&project.journal_path(registry)),
-        records.len()
+        project.journal(registry).len()
     );
     assert_gapless(&records);
     (project, records, run)

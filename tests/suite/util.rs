@@ -127,11 +127,19 @@ impl Project {
         self.qujat(&args)
     }
 
-    /// The records of a registry's journal.
-    pub fn records(&self, registry: &str) -> Vec<Value> {
+    /// Every record of a registry's journal: documents and status events.
+    pub fn journal(&self, registry: &str) -> Vec<Value> {
         let text = std::fs::read_to_string(self.journal_path(registry)).unwrap_or_default();
         text.lines()
             .map(|line| serde_json::from_str::<Value>(line).unwrap()["record"].clone())
+            .collect()
+    }
+
+    /// The document records of a registry's journal.
+    pub fn records(&self, registry: &str) -> Vec<Value> {
+        self.journal(registry)
+            .into_iter()
+            .filter(|r| r["type"] == "document")
             .collect()
     }
 }

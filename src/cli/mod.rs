@@ -20,7 +20,12 @@ pub mod exit {
     pub const REJECTED: i32 = 1;
     /// Nothing trustworthy was done: configuration, registry or I/O failure.
     pub const FATAL: i32 = 2;
+    /// `verify`: every document is genuine, but some is not in force (suspended, revoked,
+    /// superseded).
+    pub const NOT_IN_FORCE: i32 = 3;
 }
+
+mod registry;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,6 +64,41 @@ pub enum Command {
         after_help = "Example:\n  qujat generate-cases --count 5000 --out bench/out/cases/synthetic.csv"
     )]
     GenerateCases(GenerateArgs),
+    /// Typeset a registered document again from its record, and check it is identical
+    #[command(after_help = "Examples:\n  \
+        qujat regenerate --registry media --number 00017-Г\n  \
+        qujat regenerate --registry media --number 00017-Г --out copy.pdf\n  \
+        qujat regenerate --case MR-2026-0101 --out /tmp/copies\n\n\
+        Uses the template version the record names (kept in the registry folder), the fonts \
+        folder and the record's data; writes the PDF and compares its SHA-256 with the \
+        record's. Never takes a number, never writes to a registry.\n\n\
+        Exit codes: 0 every document identical to the registered one, 1 not found or not \
+        identical (the reason is printed), 2 fatal.")]
+    Regenerate(registry::RegenerateArgs),
+    /// Check documents: PDF files by their SHA-256, or scanned QR code payloads
+    #[command(after_help = "Examples:\n  \
+        qujat verify output/media/certificate-000001.pdf\n  \
+        qujat verify ~/Downloads/*.pdf\n  \
+        qujat verify --payload 'https://qujat.gov.kz/verify?r=media&n=00001-%D0%93&c=…'\n\n\
+        Prints the registry, number, holder, document kind, issue date and the status in \
+        force of each, or UNKNOWN for a file no registry holds (altered, or not issued here).\n\n\
+        Exit codes: 0 all genuine and in force, 1 some unknown or altered, 2 fatal, 3 all \
+        genuine but some not in force (suspended, revoked or superseded).")]
+    Verify(registry::VerifyArgs),
+    /// Write a registry extract as CSV: one row per document, with its status in force
+    #[command(after_help = "Examples:\n  \
+        qujat export --registry media --out media.csv\n  \
+        qujat export --registry media --from 01.11.2026 --to 30.11.2026 --excel --out november.csv\n  \
+        qujat export --registry attestats --status revoked\n\n\
+        Headers are in Kazakh and Russian, dates DD.MM.YYYY. Without --excel: UTF-8, comma, \
+        LF. With --excel: what Excel or LibreOffice in a Kazakh or Russian locale opens by \
+        double-click (UTF-8 with BOM, semicolon, CRLF, IIN/BIN kept as text). Streamed: any \
+        size of registry.\n\n\
+        Exit codes: 0 written, 2 fatal (unknown registry, damaged registry, cannot write).")]
+    Export(registry::ExportArgs),
+    /// Check the registries, or change a document's status
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +196,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             eprintln!("wrote {} cases to {}", args.count, args.out.display());
             Ok(exit::OK)
         }
+        Command::Regenerate(args) => registry::run_regenerate(&config, args),
+        Command::Verify(args) => registry::run_verify(&config, args),
+        Command::Export(args) => registry::run_export(&config, args),
+        Command::Registry(command) => registry::run_registry(&config, command),
         Command::Services { catalogue } => {
             let dir = catalogue.unwrap_or_else(|| config.path(&config.file.paths.catalogue));
             let catalogue = crate::catalogue::Catalogue::load(&dir)?;
@@ -212,6 +256,7 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         today,
         wait: Duration::from_secs(args.wait),
         creator: config.file.documents.creator.clone(),
+        verify_url: config.file.documents.verify_url.clone(),
     };
     let (report, result) = batch::run(&batch);
     let written = crate::fsio::write_atomically(&batch.report, report.to_json().as_bytes());

@@ -1,0 +1,198 @@
+//! `qujat registry check`: everything that can be verified about a registry without trusting it.
+//!
+//! Every record's hash, place and link (so an edited, deleted, inserted or reordered record is
+//! named), gapless numbers, allowed status changes, the head the last writer left (so a journal
+//! cut back to an earlier record is caught), an incomplete last record, the template versions the
+//! records name, and, on request, that every PDF in the output folder matches its record.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::chain::Chain;
+use super::read::Reader;
+use super::record::sha256_hex;
+use super::templates::TemplateStore;
+
+/// What checking one registry found.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryCheck {
+    pub code: String,
+    /// Whole records read and found sound (up to the first broken one).
+    pub records: u64,
+    pub documents: u64,
+    pub events: u64,
+    /// Documents by the status in force.
+    pub statuses: BTreeMap<&'static str, u64>,
+    /// PDFs compared with their records (with `--files`).
+    pub files: u64,
+    /// What is wrong, each naming the record, file or version.
+    pub problems: Vec<String>,
+    /// What is worth knowing but not wrong (a record being written as we read).
+    pub notes: Vec<String>,
+}
+
+impl RegistryCheck {
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for RegistryCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let statuses: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(status, count)| format!("{count} {status}"))
+            .collect();
+        write!(
+            f,
+            "{}: {} records: {} documents ({}), {} status events",
+            self.code,
+            self.records,
+            self.documents,
+            if statuses.is_empty() {
+                "none".to_string()
+            } else {
+                statuses.join(", ")
+            },
+            self.events
+        )?;
+        if self.files > 0 {
+            write!(f, "; {} PDFs compared", self.files)?;
+        }
+        writeln!(
+            f,
+            " — {}",
+            if self.is_sound() { "sound" } else { "DAMAGED" }
+        )?;
+        for problem in &self.problems {
+            writeln!(f, "  problem: {problem}")?;
+        }
+        for note in &self.notes {
+            writeln!(f, "  note: {note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks registry `reader` (under registry folder `root`); with `out`, also that every
+/// document's PDF under the output folder `out` matches its record. Only failures to read are
+/// errors; everything wrong with the registry is in the result.
+pub fn check(root: &Path, reader: &Reader, out: Option<&Path>) -> Result<RegistryCheck> {
+    let mut result = RegistryCheck {
+        code: reader.code.clone(),
+        ..RegistryCheck::default()
+    };
+    let mut chain = Chain::default();
+    let mut versions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let head = reader.journal().head()?;
+    let mut lines = reader.lines()?;
+    let mut broken = false;
+    for line in lines.by_ref() {
+        let line = line?;
+        let record = match chain.push(&line) {
+            Ok(record) => record,
+            Err(err) => {
+                result.problems.push(err.to_string());
+                broken = true;
+                break;
+            }
+        };
+        result.records += 1;
+        if let Some(head) = &head
+            && head.seq == record.seq
+            && head.hash != chain.last_hash()
+        {
+            result.problems.push(format!(
+                "line {} (record {}): not the record the last writer left (head.json names \
+                 another hash): records were replaced",
+                line.number, record.seq
+            ));
+        }
+        let Some(doc) = record.document() else {
+            result.events += 1;
+            continue;
+        };
+        result.documents += 1;
+        versions
+            .entry(doc.template.clone())
+            .or_default()
+            .push(record.seq);
+        if let Some(out) = out {
+            result.files += 1;
+            let path = out.join(&doc.pdf.file);
+            match std::fs::read(&path) {
+                Ok(bytes) if sha256_hex(&bytes) == doc.pdf.sha256 => {}
+                Ok(_) => result.problems.push(format!(
+                    "record {} ({} № {}): {} does not match the record's SHA-256 (altered, or \
+                     replaced)",
+                    record.seq,
+                    doc.document,
+                    doc.number,
+                    path.display()
+                )),
+                Err(err) => result.problems.push(format!(
+                    "record {} ({} № {}): {}: {err}",
+                    record.seq,
+                    doc.document,
+                    doc.number,
+                    path.display()
+                )),
+            }
+        }
+    }
+    if !broken {
+        let torn = lines.torn_bytes();
+        if torn > 0 {
+            // A batch may be appending right now: give it a moment before calling it a cut.
+            let length = std::fs::metadata(reader.path()).map(|m| m.len()).ok();
+            std::thread::sleep(Duration::from_millis(200));
+            let now = std::fs::metadata(reader.path()).map(|m| m.len()).ok();
+            let line = result.records + 1;
+            if length != now {
+                result.notes.push(format!(
+                    "line {line} was being written while the registry was read; it was not checked"
+                ));
+            } else {
+                result.problems.push(format!(
+                    "line {line} (record {line}) is incomplete: it was cut off after {torn} bytes \
+                     (a crash during a write, or the journal was truncated); the next batch \
+                     removes it, keeping the {} whole records before it",
+                    result.records
+                ));
+            }
+        }
+        if let Some(head) = &head
+            && chain.len() < head.seq
+        {
+            result.problems.push(format!(
+                "the journal ends at record {}, but its last writer left {} records (head.json): \
+                 records {}–{} were removed",
+                chain.len(),
+                head.seq,
+                chain.len() + 1,
+                head.seq
+            ));
+        }
+    }
+    for seq in 1..=chain.len() {
+        if let Some(status) = chain.status_of(seq) {
+            *result.statuses.entry(status.as_str()).or_default() += 1;
+        }
+    }
+    let store = TemplateStore::new(root);
+    for (version, seqs) in &versions {
+        if let Err(err) = store.load(version) {
+            let shown: BTreeSet<_> = seqs.iter().take(5).collect();
+            result.problems.push(format!(
+                "{err:#}; records {shown:?}{} name it and cannot be regenerated",
+                if seqs.len() > 5 { " and more" } else { "" }
+            ));
+        }
+    }
+    Ok(result)
+}
