@@ -179,6 +179,9 @@ fn user_date(option: &str, text: &str) -> Result<Date> {
 
 pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
     let root = args.dir.resolve(config);
+    // The fonts load while the journal is searched.
+    let fonts = config.path(&config.file.paths.fonts);
+    let engine = std::thread::spawn(move || Engine::new(&fonts));
     let found: Vec<(String, Found)> = match (&args.number, &args.case, &args.registry) {
         (Some(number), _, Some(code)) => {
             let reader = Reader::open(&root, code)?;
@@ -210,7 +213,9 @@ pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
         (None, None, _) => bail!("give --registry CODE --number NUMBER, or --case ID"),
     };
     let one_file = found.len() == 1 && args.out.extension().is_some_and(|e| e == "pdf");
-    let engine = Engine::new(&config.path(&config.file.paths.fonts))?;
+    let engine = engine
+        .join()
+        .map_err(|_| anyhow::anyhow!("loading the fonts failed"))??;
     let store = TemplateStore::new(&root);
     let mut code = exit::OK;
     for (registry, found) in &found {

@@ -4,6 +4,8 @@
 //! all, and nothing a reader does can block the writer.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -99,65 +101,115 @@ impl Reader {
         self.journal.lines()
     }
 
-    /// The records whose line holds `needle` and which `keep` accepts, in journal order. Only
-    /// lines holding the needle are parsed; each of them must be a sound record (its hash
-    /// matches), or the search fails naming its line.
-    pub fn find(&self, needle: &[u8], mut keep: impl FnMut(&Record) -> bool) -> Result<Vec<Found>> {
-        let finder = memmem::Finder::new(needle);
-        let mut found = Vec::new();
-        for line in self.lines()? {
-            let line = line?;
-            if finder.find(&line.bytes).is_none() {
-                continue;
+    /// Calls `f` with each whole line (without its newline) and its number, reading the journal
+    /// in large blocks without copying lines. An incomplete last line (being written, or cut
+    /// off) is not passed; a missing journal has no lines.
+    pub fn scan(&self, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Result<()> {
+        let path = self.path();
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let mut buffer = vec![0u8; 8 << 20];
+        let (mut filled, mut number) = (0, 0);
+        loop {
+            if filled == buffer.len() {
+                // A line longer than the buffer.
+                buffer.resize(buffer.len() * 2, 0);
             }
-            let (hash, record) = parse_line(&line.bytes).with_context(|| {
+            let read = file
+                .read(&mut buffer[filled..])
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if read == 0 {
+                return Ok(());
+            }
+            filled += read;
+            let mut start = 0;
+            while let Some(end) = memchr::memchr(b'\n', &buffer[start..filled]) {
+                number += 1;
+                f(number, &buffer[start..start + end])?;
+                start += end + 1;
+            }
+            buffer.copy_within(start..filled, 0);
+            filled -= start;
+        }
+    }
+
+    /// The records on lines that `wanted` picks and `keep` accepts, in journal order. `wanted`
+    /// sees the raw line and should be cheap; each line it picks must be a sound record (its
+    /// hash matches), or the search fails naming its line.
+    pub fn find(
+        &self,
+        mut wanted: impl FnMut(&[u8]) -> bool,
+        mut keep: impl FnMut(&Record) -> bool,
+    ) -> Result<Vec<Found>> {
+        let mut found = Vec::new();
+        self.scan(|number, line| {
+            if !wanted(line) {
+                return Ok(());
+            }
+            let (hash, record) = parse_line(line).with_context(|| {
                 format!(
-                    "registry {} ({}), line {}",
+                    "registry {} ({}), line {number}",
                     self.code,
-                    self.path().display(),
-                    line.number
+                    self.path().display()
                 )
             })?;
             if keep(&record) {
                 found.push(Found {
-                    line: line.number,
+                    line: number,
                     hash,
                     record,
                 });
             }
-        }
+            Ok(())
+        })?;
         Ok(found)
     }
 
     /// The documents numbered `number` (one, unless two sequences write numbers alike).
     pub fn by_number(&self, number: &str) -> Result<Vec<Found>> {
         let needle = format!("\"number\":{}", json_string(number));
-        self.find(needle.as_bytes(), |r| {
-            r.document().is_some_and(|d| d.number == number)
-        })
+        let finder = memmem::Finder::new(needle.as_bytes());
+        self.find(
+            |line| finder.find(top_level_tail(line)).is_some(),
+            |r| r.document().is_some_and(|d| d.number == number),
+        )
     }
 
     /// The documents issued for case `case_id`.
     pub fn by_case(&self, case_id: &str) -> Result<Vec<Found>> {
-        let needle = format!("\"case_id\":{}", json_string(case_id));
-        self.find(needle.as_bytes(), |r| {
-            r.document().is_some_and(|d| d.case_id == case_id)
-        })
+        // `case_id` is the second key of a document record, right after `case_hash`.
+        let needle = format!("\"case_id\":{},", json_string(case_id));
+        let finder = memmem::Finder::new(needle.as_bytes());
+        let window = 200 + needle.len();
+        self.find(
+            |line| finder.find(&line[..line.len().min(window)]).is_some(),
+            |r| r.document().is_some_and(|d| d.case_id == case_id),
+        )
     }
 
     /// The documents whose PDF has SHA-256 `sha256` (hex).
     pub fn by_pdf(&self, sha256: &str) -> Result<Vec<Found>> {
         let needle = format!("\"sha256\":\"{sha256}\"");
-        self.find(needle.as_bytes(), |r| {
-            r.document().is_some_and(|d| d.pdf.sha256 == sha256)
-        })
+        let finder = memmem::Finder::new(needle.as_bytes());
+        self.find(
+            |line| finder.find(top_level_tail(line)).is_some(),
+            |r| r.document().is_some_and(|d| d.pdf.sha256 == sha256),
+        )
     }
 
     /// The last status event of each document whose status ever changed, by the `seq` of the
     /// document's record.
     pub fn statuses(&self) -> Result<HashMap<u64, StatusEntry>> {
         let mut statuses = HashMap::new();
-        for found in self.find(b"\"type\":\"status\"", |r| r.status().is_some())? {
+        // `type` is the last key of a record.
+        let events = self.find(
+            |line| line.ends_with(b"\"type\":\"status\"}}"),
+            |r| r.status().is_some(),
+        )?;
+        for found in events {
             let event = found.record.status().expect("kept status events only");
             statuses.insert(event.target, event.clone());
         }
@@ -165,7 +217,103 @@ impl Reader {
     }
 }
 
+/// The part of a document record's line after its case data: from the last `"document":"` on.
+/// Keys are sorted, so `data` comes before the top-level `document`; any `"document":"` inside
+/// the data comes earlier, and none can hide in a string (its quotes would be escaped). What
+/// follows holds the number, the items, the PDF's hash and the rest of the record's own fields.
+fn top_level_tail(line: &[u8]) -> &[u8] {
+    memmem::rfind(line, b"\"document\":\"").map_or(line, |i| &line[i..])
+}
+
 /// A string as a JSON string literal, as canonical records write it.
 fn json_string(text: &str) -> String {
     serde_json::to_string(text).expect("strings serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::tests::sample;
+    use super::super::record::{Entry, GENESIS, Status, StatusEntry, to_line};
+    use super::*;
+    use serde_json::json;
+
+    /// A journal of `n` sample documents whose data also mention other records' numbers, case
+    /// ids and a nested `document` key, followed by one status event on record 2.
+    fn journal(n: u64) -> (tempfile::TempDir, Reader) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        let mut prev = GENESIS.to_string();
+        for seq in 1..=n {
+            let mut record = sample(seq, &prev);
+            let Entry::Document(doc) = &mut record.entry else {
+                unreachable!()
+            };
+            let other = seq % n + 1;
+            doc.data = json!({
+                "previous": {"number": format!("{other:05}-Г"), "case_id": format!("MR-{other}")},
+                "note": {"document": "certificate", "sha256": sha256_hex_of(other)},
+            });
+            doc.pdf.sha256 = sha256_hex_of(seq);
+            let (line, hash) = to_line(&record);
+            text.push_str(&line);
+            prev = hash;
+        }
+        let event = super::super::record::Record {
+            seq: n + 1,
+            prev,
+            entry: Entry::Status(StatusEntry {
+                target: 2,
+                number: "00002-Г".into(),
+                status: Status::Revoked,
+                date: "2026-11-25".parse().unwrap(),
+                reason: "test".into(),
+                by: None,
+            }),
+        };
+        text.push_str(&to_line(&event).0);
+        // A record being written: not seen.
+        text.push_str("{\"hash\":\"00");
+        std::fs::create_dir_all(dir.path().join("media")).unwrap();
+        std::fs::write(dir.path().join("media/journal.jsonl"), text).unwrap();
+        let reader = Reader::open(dir.path(), "media").unwrap();
+        (dir, reader)
+    }
+
+    fn sha256_hex_of(n: u64) -> String {
+        super::super::record::sha256_hex(n.to_string().as_bytes())
+    }
+
+    #[test]
+    fn lookups_find_the_records_own_fields_not_what_their_data_mention() {
+        let (_dir, reader) = journal(5);
+        let found = reader.by_number("00003-Г").unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].line, found[0].record.seq), (3, 3));
+        let found = reader.by_case("MR-4").unwrap();
+        assert_eq!(found.iter().map(|f| f.record.seq).collect::<Vec<_>>(), [4]);
+        let found = reader.by_pdf(&sha256_hex_of(5)).unwrap();
+        assert_eq!(found.iter().map(|f| f.record.seq).collect::<Vec<_>>(), [5]);
+        assert!(reader.by_number("00009-Г").unwrap().is_empty());
+        let statuses = reader.statuses().unwrap();
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses[&2].status, Status::Revoked);
+        let mut lines = 0;
+        reader
+            .scan(|_, _| {
+                lines += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(lines, 6, "the incomplete last line is not read");
+    }
+
+    #[test]
+    fn a_damaged_line_that_a_lookup_reads_is_named() {
+        let (dir, reader) = journal(3);
+        let path = dir.path().join("media/journal.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replacen("\"n\":2", "\"n\":7", 1)).unwrap();
+        let err = reader.by_case("MR-2").unwrap_err();
+        assert!(format!("{err:#}").contains("line 2"), "{err:#}");
+    }
 }
