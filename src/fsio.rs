@@ -8,6 +8,15 @@ use anyhow::{Context, Result};
 /// Writes `bytes` to `path` through a temporary file in the same folder, made durable before
 /// it is renamed into place, and the folder made durable after.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |file| Ok(file.write_all(bytes)?))
+}
+
+/// Like [`write_atomically`], for content streamed by `write` into the temporary file: a failed
+/// write never leaves a partial file under `path`.
+pub fn write_atomically_with<T>(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<T>,
+) -> Result<T> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -18,12 +27,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .context("a file path has a file name")?
         .to_string_lossy();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
+    let result = (|| -> Result<T> {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        let value = write(&mut file)?;
+        file.flush()?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok(value)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 use crate::catalogue::{Catalogue, DocumentSpec, money_view};
 use crate::date::Date;
 use crate::problem::{Origin, Problem};
-use crate::registry::{ItemNumber, Key, Writer, hash_json};
+use crate::registry::{ItemNumber, Key, Registered, Status, Writer, hash_json};
 use crate::render::PdfMeta;
 use crate::validate::{ValidCase, at_path, date_view};
 
@@ -187,41 +187,38 @@ fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec) -
 }
 
 /// The value of a once-only field in a case's canonical data, as `<field>=<value>`.
-/// Why a case may not supersede document `number`, if it is registered already and may not be:
-/// it belongs to someone else, or it is revoked or superseded. (A number not registered yet —
-/// issued earlier in this batch, or before qujat kept the registry — is looked at again when
-/// the document is committed.)
-fn cannot_supersede(
+/// The registered document numbered `number` that a new document of `service` and kind
+/// `document`, held by `holder`, would supersede: `Ok(None)` when the registry has no such
+/// document (issued before qujat kept it, or later in this batch), `Err(why)` when it may not be
+/// superseded — it belongs to someone else, or it is revoked or superseded already.
+pub fn superseded(
     writer: &Writer,
-    case: &ValidCase,
-    spec: &DocumentSpec,
+    service: &str,
+    document: &str,
+    holder: Option<&str>,
     number: &str,
-) -> Option<String> {
-    let (_, earlier) = writer
+) -> Result<Option<Registered>, String> {
+    let Some((_, earlier)) = writer
         .find_number(number)
         .into_iter()
-        .find(|(key, _)| key.service == case.service && key.document == spec.kind)?;
-    let applicant = &case.view["applicant"];
-    let holder = applicant["bin"]
-        .as_str()
-        .or_else(|| applicant["iin"].as_str());
+        .find(|(key, _)| key.service == service && key.document == document)
+    else {
+        return Ok(None);
+    };
     if earlier.holder.as_deref() != holder {
-        return Some(format!(
-            "{} № {number} (case {}) was issued to {}, not to this applicant ({}): it cannot \
-             be replaced by this one",
-            spec.title.ru,
+        return Err(format!(
+            "№ {number} (case {}) was issued to {}, not to this applicant ({})",
             earlier.case_id,
             earlier.holder.as_deref().unwrap_or("?"),
             holder.unwrap_or("?")
         ));
     }
-    let status = writer.status_of(earlier.seq)?;
-    (!status.may_become(crate::registry::Status::Superseded)).then(|| {
-        format!(
-            "{} № {number} is {status}: it cannot be replaced",
-            spec.title.ru
-        )
-    })
+    match writer.status_of(earlier.seq) {
+        Some(status) if !status.may_become(Status::Superseded) => {
+            Err(format!("№ {number} is {status}"))
+        }
+        _ => Ok(Some(earlier.clone())),
+    }
 }
 
 fn once_value(case: &ValidCase, field: &str) -> String {
@@ -309,11 +306,18 @@ pub fn plan(
                 .supersedes
                 .as_ref()
                 .and_then(|field| at_path(&case.view, field).as_str().map(|n| (field, n)));
-            if let Some((field, number)) = supersedes
-                && let Some(problem) = cannot_supersede(writer, &case, spec, number)
-            {
-                problems.push(refuse(problem).field(field.clone()));
-                continue;
+            if let Some((field, number)) = supersedes {
+                let applicant = &case.view["applicant"];
+                let holder = applicant["bin"]
+                    .as_str()
+                    .or_else(|| applicant["iin"].as_str());
+                if let Err(why) = superseded(writer, &case.service, &spec.kind, holder, number) {
+                    problems.push(
+                        refuse(format!("{} {why}: it cannot be replaced", spec.title.ru))
+                            .field(field.clone()),
+                    );
+                    continue;
+                }
             }
             let supersedes = supersedes.map(|(_, number)| number.to_string());
             let sequence = &catalogue.registries[&spec.registry].sequences[&spec.sequence];

@@ -139,33 +139,32 @@ impl<'a> Committer<'a> {
             .get_mut(&planned.registry)
             .expect("registries were opened");
         let case = &planned.key.case_id;
-        let earlier = writer
-            .find_number(number)
-            .into_iter()
-            .find(|(key, _)| {
-                key.service == planned.key.service && key.document == planned.key.document
-            })
-            .map(|(_, registered)| registered.clone());
-        let Some(earlier) = earlier else {
-            self.report.warn(format!(
-                "case {case}: № {number}, which {} № {} replaces, is not in registry {} (issued \
-                 before qujat kept it?); nothing was marked superseded",
-                planned.key.document, planned.number, planned.registry
-            ));
-            return Ok(());
-        };
         let holder = crate::registry::holder_id(&planned.data);
-        let status = writer.status_of(earlier.seq).unwrap_or(Status::Active);
-        if earlier.holder != holder || !status.may_become(Status::Superseded) {
-            self.report.warn(format!(
-                "case {case}: № {number} (case {}) is {status} and held by {}; it was not marked \
-                 superseded by № {}",
-                earlier.case_id,
-                earlier.holder.as_deref().unwrap_or("?"),
-                planned.number
-            ));
-            return Ok(());
-        }
+        let key = &planned.key;
+        let earlier = match crate::plan::superseded(
+            writer,
+            &key.service,
+            &key.document,
+            holder.as_deref(),
+            number,
+        ) {
+            Ok(Some(earlier)) => earlier,
+            Ok(None) => {
+                self.report.warn(format!(
+                    "case {case}: № {number}, which {} № {} replaces, is not in registry {} \
+                     (issued before qujat kept it?); nothing was marked superseded",
+                    key.document, planned.number, planned.registry
+                ));
+                return Ok(());
+            }
+            Err(why) => {
+                self.report.warn(format!(
+                    "case {case}: {why}; it was not marked superseded by № {}",
+                    planned.number
+                ));
+                return Ok(());
+            }
+        };
         writer.append_status(StatusEntry {
             target: earlier.seq,
             number: number.to_string(),

@@ -5,7 +5,7 @@
 //! consistent prefix of each journal, so they can run during a batch.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -329,7 +329,7 @@ pub fn run_export(config: &Config, args: ExportArgs) -> Result<i32> {
     let reader = Reader::open(&root, &args.registry)?;
     let rows = match &args.out {
         None => export::export(&reader, &filter, args.excel, std::io::stdout().lock())?,
-        Some(path) => write_through_temp(path, |file| {
+        Some(path) => crate::fsio::write_atomically_with(path, |file| {
             export::export(&reader, &filter, args.excel, file)
         })?,
     };
@@ -342,37 +342,6 @@ pub fn run_export(config: &Config, args: ExportArgs) -> Result<i32> {
             .unwrap_or_default()
     );
     Ok(exit::OK)
-}
-
-/// Streams into a temporary file beside `path`, renamed into place when complete, so a failed
-/// extract never leaves a partial file under the requested name.
-fn write_through_temp<T>(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> Result<T>,
-) -> Result<T> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        let value = write(&mut file)?;
-        file.flush()?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(value)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 pub fn run_registry(config: &Config, command: RegistryCommand) -> Result<i32> {
