@@ -51,6 +51,7 @@ fn main() -> Result<()> {
         .get(&base.sequence)
         .copied()
         .unwrap_or(0);
+    let first_n = n + 1;
     let (mut seq, mut prev) = writer.next_link();
     let mut buffer = Vec::with_capacity(8 << 20);
     for i in 0..count {
@@ -101,6 +102,16 @@ fn main() -> Result<()> {
         "registry {code}: {} records ({count} synthetic added) in {:.1} s",
         writer.len(),
         started.elapsed().as_secs_f64()
+    );
+    // For scripts (bench/registry.py): how big it is, and numbers to look up.
+    let number = |n: u64| format!("{n:07}-SYN");
+    println!(
+        "{}",
+        json!({
+            "records": writer.len(),
+            "middle_number": number(first_n + count / 2),
+            "last_number": number(n),
+        })
     );
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `qujat export`: a registry extract as CSV, one row per registered document, streamed.
 //!
-//! Two passes over the journal: the first collects the status events (few), the second writes a
-//! row per document as it reads it, so a million records never sit in memory. Column headers are
+//! The status events (few) are found first, through the journal's index; then one pass over the
+//! journal writes a row per document as it reads it, so a million records never sit in memory. Column headers are
 //! bilingual, dates `DD.MM.YYYY`. `--excel` writes what a spreadsheet in a Kazakh or Russian
 //! locale opens as it is: a UTF-8 byte order mark (without it Excel reads Windows-1251), `;`
 //! between fields (the list separator of those locales), CRLF line ends, and long digit strings
@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 
 use crate::date::Date;
 use crate::registry::read::Reader;
-use crate::registry::{Chain, Status};
+use crate::registry::{Chain, ChainError, LineError, Status, parse_for_readers, split_line};
 use crate::verify::DocumentView;
 
 /// Which documents an extract holds.
@@ -101,7 +101,8 @@ fn spoilt_as_number(field: &str) -> bool {
 
 /// Writes the extract of `reader` to `out`; returns how many documents it holds. The journal is
 /// verified as it is read (hashes, links, numbers): an extract of a damaged registry fails,
-/// naming the record.
+/// naming the record. Records are read in parallel without their data (the holder and title
+/// they carry are enough), and rows are written in journal order as they come.
 pub fn export(reader: &Reader, filter: &Filter, excel: bool, out: impl Write) -> Result<u64> {
     let statuses = reader.statuses()?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
@@ -119,33 +120,51 @@ pub fn export(reader: &Reader, filter: &Filter, excel: bool, out: impl Write) ->
     csv.write_record(HEADERS)?;
     let mut chain = Chain::default();
     let mut rows = 0;
-    for line in reader.lines()? {
-        let line = line?;
-        let record = chain.push(&line).with_context(|| {
-            format!(
-                "registry {} ({}) is damaged; run `qujat registry check`",
-                reader.code,
-                reader.path().display()
-            )
-        })?;
-        let Some(doc) = record.document() else {
-            continue;
-        };
-        let view = DocumentView::new(&reader.code, record.seq, doc, &statuses);
-        if !filter.accepts(&view) {
-            continue;
-        }
-        let mut fields = row(&view);
-        if excel {
-            for field in &mut fields {
-                if spoilt_as_number(field) {
-                    *field = format!("=\"{field}\"");
-                }
+    let damaged = || {
+        format!(
+            "registry {} ({}) is damaged; run `qujat registry check`",
+            reader.code,
+            reader.path().display()
+        )
+    };
+    reader.journal().scan_parallel(
+        |_, line| -> Result<_, LineError> {
+            let (hash, body) = split_line(line)?;
+            let record = parse_for_readers(body)?;
+            let fields = record.document().and_then(|doc| {
+                let view = DocumentView::new(&reader.code, record.seq, doc, &statuses);
+                filter.accepts(&view).then(|| {
+                    let mut fields = row(&view);
+                    if excel {
+                        for field in &mut fields {
+                            if spoilt_as_number(field) {
+                                *field = format!("=\"{field}\"");
+                            }
+                        }
+                    }
+                    fields
+                })
+            });
+            Ok((hash.to_string(), record, fields))
+        },
+        |at, parsed| {
+            let (hash, record, fields) = parsed
+                .map_err(|error| ChainError::Line {
+                    line: at.number,
+                    expected_seq: chain.len() + 1,
+                    error,
+                })
+                .with_context(damaged)?;
+            chain
+                .push_record(at.number, &hash, &record)
+                .with_context(damaged)?;
+            if let Some(fields) = fields {
+                csv.write_record(&fields)?;
+                rows += 1;
             }
-        }
-        csv.write_record(&fields)?;
-        rows += 1;
-    }
+            Ok(())
+        },
+    )?;
     csv.flush()?;
     Ok(rows)
 }

@@ -42,6 +42,55 @@ pub fn write_atomically_with<T>(
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes `bytes` to `path` through a temporary file renamed into place, without waiting for the
+/// disk: a reader never sees a partial file, and [`sync_filesystem`] later makes a whole group of
+/// such files durable at once (a batch does this before the records naming them are written).
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("a file path has a file name")?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| -> Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Makes everything written to the filesystem holding `dir` durable — file contents, new names
+/// and renames — in one call (`syncfs`), rather than one sync per file.
+pub fn sync_filesystem(dir: &Path) -> Result<()> {
+    let folder =
+        std::fs::File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: syncfs only reads the descriptor, which `folder` keeps open for the call.
+        if unsafe { libc::syncfs(folder.as_raw_fd()) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("cannot sync the filesystem of {}", dir.display()));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        // Without syncfs, sync the folder itself; file contents were synced by the caller.
+        folder
+            .sync_all()
+            .with_context(|| format!("cannot sync {}", dir.display()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,14 +33,6 @@ pub struct DocumentView {
     pub pdf_sha256: String,
 }
 
-fn text_at(data: &serde_json::Value, path: &[&str]) -> String {
-    path.iter()
-        .fold(data, |value, key| &value[key])
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 impl DocumentView {
     pub fn new(
         registry: &str,
@@ -49,23 +41,18 @@ impl DocumentView {
         statuses: &HashMap<u64, StatusEntry>,
     ) -> DocumentView {
         let event = statuses.get(&seq).cloned();
-        let data = &doc.data;
+        let holder = doc.holder();
+        let title = doc.title();
         DocumentView {
             registry: registry.to_string(),
             seq,
             number: doc.number.clone(),
             kind: doc.document.clone(),
-            title: (
-                text_at(data, &["document", "title", "kk"]),
-                text_at(data, &["document", "title", "ru"]),
-            ),
+            title: (title.kk, title.ru),
             service: doc.service.clone(),
             case_id: doc.case_id.clone(),
-            holder: (
-                text_at(data, &["case", "applicant", "name", "kk"]),
-                text_at(data, &["case", "applicant", "name", "ru"]),
-            ),
-            holder_id: crate::registry::holder_id(data).unwrap_or_default(),
+            holder: (holder.kk, holder.ru),
+            holder_id: holder.id,
             issued: doc.issued,
             status: event.as_ref().map_or(Status::Active, |e| e.status),
             event,

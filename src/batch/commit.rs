@@ -1,6 +1,9 @@
-//! Committing a rendered document: its PDF written atomically, then its record appended and
-//! made durable. A crash between the two leaves a PDF without a record, which the next run
-//! writes again, byte for byte, under the same number.
+//! Committing rendered documents, in groups: each PDF is written under its name (through a
+//! temporary file and a rename) and its record staged; then, for the whole group, the
+//! filesystem is synced — every PDF durable — and only then are the records appended and synced,
+//! one write per registry. A record never names a PDF a crash could lose; a crash before the
+//! records are durable leaves PDFs without records, which the next run writes again, byte for
+//! byte, under the same numbers.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -8,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Result;
 
 use super::{BatchConfig, Report, Setup};
-use crate::fsio::write_atomically;
+use crate::fsio::{sync_filesystem, write_replacing};
 use crate::plan::Planned;
 use crate::problem::Problem;
 use crate::registry::{
@@ -24,7 +27,13 @@ pub(super) struct Committer<'a> {
     /// Per (registry, counter): how many planned numbers were not used because their document
     /// could not be issued, so later ones move down to keep every counter gapless.
     shifts: HashMap<(String, String), u64>,
+    /// The documents of the group being committed: reported once their records are durable.
+    group: Vec<(Planned, String, String)>,
 }
+
+/// How many documents are committed together (one filesystem sync, one journal sync): a crash
+/// costs at most this many documents, which the next run issues again identically.
+const GROUP: usize = 64;
 
 impl<'a> Committer<'a> {
     pub fn new(
@@ -39,7 +48,23 @@ impl<'a> Committer<'a> {
             writers,
             report,
             shifts: HashMap::new(),
+            group: Vec::new(),
         }
+    }
+
+    /// Makes the group durable: the PDFs first, then the records naming them.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.group.is_empty() {
+            return Ok(());
+        }
+        sync_filesystem(&self.config.out)?;
+        for writer in self.writers.values_mut() {
+            writer.flush()?;
+        }
+        for (planned, file, sha256) in self.group.drain(..) {
+            self.report.issued(&planned, &file, &sha256);
+        }
+        Ok(())
     }
 
     /// Commits one document (in number order). Only I/O failures are errors; a document that
@@ -84,7 +109,7 @@ impl<'a> Committer<'a> {
 
         let sha256 = sha256_hex(&pdf);
         let file = planned.file();
-        write_atomically(&self.config.out.join(&file), &pdf)?;
+        write_replacing(&self.config.out.join(&file), &pdf)?;
 
         let writer = self
             .writers
@@ -120,12 +145,17 @@ impl<'a> Committer<'a> {
                     creator: meta.creator,
                 },
                 qr: planned.qr(&self.config.verify_url),
+                holder: Some(crate::registry::holder_of(&planned.data)),
+                title: Some(crate::registry::title_of(&planned.data)),
             }),
         };
-        writer.append(&record)?;
-        self.report.issued(&planned, &file, &sha256);
+        writer.stage(&record)?;
         if let Some(number) = &planned.supersedes {
             self.supersede(&planned, number)?;
+        }
+        self.group.push((planned.into_owned(), file, sha256));
+        if self.group.len() >= GROUP {
+            self.flush()?;
         }
         Ok(())
     }
@@ -165,7 +195,7 @@ impl<'a> Committer<'a> {
                 return Ok(());
             }
         };
-        writer.append_status(StatusEntry {
+        writer.stage_status(StatusEntry {
             target: earlier.seq,
             number: number.to_string(),
             status: Status::Superseded,

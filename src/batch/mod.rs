@@ -5,6 +5,7 @@
 //! number order, each PDF written atomically before its record is appended and made durable.
 
 mod commit;
+mod progress;
 mod report;
 pub mod workers;
 
@@ -16,6 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
+pub use progress::ProgressMode;
 pub use report::{Rejection, Report, Summary};
 
 use crate::case;
@@ -49,6 +51,8 @@ pub struct BatchConfig {
     pub creator: String,
     /// The verification address new documents' QR codes point to.
     pub verify_url: String,
+    /// How progress is shown.
+    pub progress: ProgressMode,
 }
 
 /// How many documents are rendered between two evictions of Typst's caches: without eviction,
@@ -213,6 +217,7 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
 
     // Render in parallel, commit in order.
     let mut committer = commit::Committer::new(&setup, config, &mut writers, report);
+    let mut progress = progress::Progress::new(config.progress, plan.documents.len() as u64);
     let rendered = std::sync::atomic::AtomicUsize::new(0);
     workers::ordered(
         &plan.documents,
@@ -226,11 +231,16 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
             }
             result
         },
-        |planned, result| committer.commit(planned, result),
+        |planned, result| {
+            progress.inc();
+            committer.commit(planned, result)
+        },
     )
+    .and_then(|()| committer.flush())
     .context("the batch stopped before every document was committed")?;
+    progress.finish();
     typst::comemo::evict(0);
-    for writer in writers.values() {
+    for writer in writers.values_mut() {
         writer.write_head()?;
     }
     Ok(())

@@ -242,27 +242,46 @@ impl fmt::Display for Report {
             "  overdue             {:>6}  (decided after the statutory term)",
             s.overdue
         )?;
-        for warning in &self.warnings {
+        for warning in self.warnings.iter().take(SHOWN) {
             writeln!(f, "warning: {warning}")?;
         }
+        more(f, self.warnings.len(), "warnings")?;
         if !self.overdue.is_empty() {
             writeln!(f, "overdue:")?;
-            for o in &self.overdue {
+            for o in self.overdue.iter().take(SHOWN) {
                 writeln!(
                     f,
                     "  {}: case {} ({}) applied {}, due {}, decided {} ({} days late)",
                     o.origin, o.case_id, o.service, o.applied, o.due, o.decided, o.days_late
                 )?;
             }
+            more(f, self.overdue.len(), "overdue cases")?;
         }
         if !self.rejected.is_empty() {
             writeln!(f, "rejected:")?;
-            for rejection in &self.rejected {
+            for rejection in self.rejected.iter().take(SHOWN) {
                 for problem in &rejection.problems {
                     writeln!(f, "  {problem}")?;
                 }
             }
+            more(f, self.rejected.len(), "rejected cases")?;
         }
         Ok(())
     }
+}
+
+/// How many warnings, overdue and rejected cases the summary prints of each; the run report has
+/// them all.
+const SHOWN: usize = 50;
+
+/// The line that says how many of `count` things the summary left out.
+fn more(f: &mut fmt::Formatter<'_>, count: usize, what: &str) -> fmt::Result {
+    if count > SHOWN {
+        writeln!(
+            f,
+            "  … and {} more {what}: see the run report",
+            count - SHOWN
+        )?;
+    }
+    Ok(())
 }

@@ -208,39 +208,96 @@ pub fn read_bytes(file: &Arc<Path>, format: &str, bytes: &[u8]) -> (Vec<RawCase>
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return (vec![], vec![Problem::new(origin(), "the file is empty")]);
     }
+    if let Some(what) = utf16(bytes) {
+        let message = format!(
+            "the file is {what}, not UTF-8 (a spreadsheet's \"Unicode Text\"?); save it as \
+             \"CSV UTF-8\" instead"
+        );
+        return (vec![], vec![Problem::new(origin(), message)]);
+    }
+    if let Some(what) = binary(bytes) {
+        let message = format!("the file is binary ({what}), not a case file");
+        return (vec![], vec![Problem::new(origin(), message)]);
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => {
-            return (vec![], vec![Problem::new(origin(), not_utf8(bytes, err))]);
+            return (
+                vec![],
+                vec![Problem::new(origin(), not_utf8(format, bytes, err))],
+            );
         }
     };
-    if text.contains('\0') {
-        return (
-            vec![],
-            vec![Problem::new(
-                origin(),
-                "the file holds NUL bytes: it is binary, not a case file",
-            )],
-        );
-    }
+    // A stray NUL or other control character in a value is left to validation, which names its
+    // case and field; a file with many of them was refused as binary above.
     match format {
         "xml" => xml::read(file, text),
         _ => csv::read(file, text),
     }
 }
 
+/// Names UTF-16, by its byte-order mark or by the NULs every other byte of ASCII text has.
+fn utf16(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\xFF\xFE") {
+        return Some("UTF-16 (little-endian)");
+    }
+    if bytes.starts_with(b"\xFE\xFF") {
+        return Some("UTF-16 (big-endian)");
+    }
+    let head = &bytes[..bytes.len().min(64) & !1];
+    let zeros = |parity: usize| {
+        head.iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
+    let half = head.len() / 2;
+    if half >= 8 && zeros(1) * 4 >= half * 3 && zeros(0) == 0 {
+        return Some("UTF-16 (little-endian)");
+    }
+    if half >= 8 && zeros(0) * 4 >= half * 3 && zeros(1) == 0 {
+        return Some("UTF-16 (big-endian)");
+    }
+    None
+}
+
+/// Names a binary file: a format known by its first bytes, or too many control bytes to be text.
+fn binary(bytes: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"PK\x03\x04", "a ZIP archive, such as an .xlsx workbook"),
+        (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "an .xls workbook"),
+        (b"%PDF-", "a PDF"),
+        (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+        (b"\x1F\x8B", "a gzip archive"),
+    ];
+    if let Some((_, what)) = MAGIC.iter().find(|(magic, _)| bytes.starts_with(magic)) {
+        return Some(what);
+    }
+    // Text has line breaks and tabs, and hardly any other control bytes.
+    let head = &bytes[..bytes.len().min(8192)];
+    let controls = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C))
+        .count();
+    (controls * 32 > head.len()).then_some("it holds control bytes no text has")
+}
+
 /// Explains a file that is not UTF-8, naming the likely encoding.
-fn not_utf8(bytes: &[u8], err: std::str::Utf8Error) -> String {
+fn not_utf8(format: &str, bytes: &[u8], err: std::str::Utf8Error) -> String {
     let at = err.valid_up_to();
     let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
     // Cyrillic in Windows-1251 is 0xC0..=0xFF; in UTF-8 such bytes only start multi-byte sequences.
     let cyrillic_1251 = bytes.iter().filter(|&&b| b >= 0xC0).count();
-    let hint = if cyrillic_1251 > 0 {
-        " (it looks like Windows-1251, as spreadsheets in Russian or Kazakh locales save \
-         \"CSV\"; save it as \"CSV UTF-8\" instead)"
-    } else {
-        ""
+    let hint = match (cyrillic_1251 > 0, format) {
+        (true, "csv") => {
+            " (it looks like Windows-1251, as spreadsheets in Russian or Kazakh locales save \
+             \"CSV\"; save it as \"CSV UTF-8\" instead)"
+        }
+        (true, _) => " (it looks like Windows-1251; only UTF-8 is read: save it as UTF-8)",
+        (false, _) => "",
     };
     format!("the file is not UTF-8: invalid byte at line {line}{hint}")
 }

@@ -39,8 +39,11 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
     };
     match parser.run(text) {
         Ok(()) => (parser.cases, parser.problems),
-        // A file that is not sound XML is rejected as a whole.
-        Err(problem) => (Vec::new(), vec![problem]),
+        // A file that is not sound XML is rejected as a whole, naming the case it broke off in.
+        Err(problem) => {
+            let id = parser.open_case_id();
+            (Vec::new(), vec![problem.case(id.as_deref())])
+        }
     }
 }
 
@@ -62,6 +65,22 @@ impl Parser<'_> {
             file: self.file.to_path_buf(),
             pos: Some(pos),
         }
+    }
+
+    /// The id of the `<case>` being read, if its id is known yet (`id=` or an `<id>` read).
+    fn open_case_id(&self) -> Option<String> {
+        let case = match self.stack.as_slice() {
+            [case, ..] if case.name == "case" => case,
+            [cases, case, ..] if cases.name == "cases" && case.name == "case" => case,
+            _ => return None,
+        };
+        case.entries
+            .iter()
+            .find(|(name, _)| name == "id")
+            .and_then(|(_, node)| node.text())
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
     }
 
     /// Reads every event; an `Err` rejects the whole file.

@@ -153,6 +153,13 @@ pub struct BatchArgs {
     /// Templates folder [default: from qujat.toml]
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Print nothing but errors: no progress, no summary (the run report is written as always)
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Progress as plain log lines every 10 s even on a terminal (they are the default when
+    /// stderr is not a terminal, e.g. under cron)
+    #[arg(long, conflicts_with = "quiet")]
+    pub log_progress: bool,
 }
 
 /// Runs the command and returns the exit code.
@@ -257,14 +264,22 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         wait: Duration::from_secs(args.wait),
         creator: config.file.documents.creator.clone(),
         verify_url: config.file.documents.verify_url.clone(),
+        progress: if args.quiet {
+            batch::ProgressMode::Quiet
+        } else if args.log_progress {
+            batch::ProgressMode::Log
+        } else {
+            batch::ProgressMode::Auto
+        },
     };
     let (report, result) = batch::run(&batch);
     let written = crate::fsio::write_atomically(&batch.report, report.to_json().as_bytes());
-    if result.is_ok() || report.summary.files > 0 {
+    if !args.quiet && (result.is_ok() || report.summary.files > 0) {
         eprint!("{report}");
     }
     match &written {
-        Ok(()) => eprintln!("report: {}", batch.report.display()),
+        Ok(()) if !args.quiet => eprintln!("report: {}", batch.report.display()),
+        Ok(()) => {}
         Err(err) => eprintln!("error: the run report could not be written: {err:#}"),
     }
     result?;

@@ -86,56 +86,83 @@ impl ChainError {
 impl Chain {
     /// Checks the next line and, if it is a sound next record, adds it to the chain.
     pub fn push(&mut self, line: &Line) -> Result<Record, ChainError> {
-        let expected_seq = self.len + 1;
         let (hash, record) = parse_line(&line.bytes).map_err(|error| ChainError::Line {
             line: line.number,
-            expected_seq,
+            expected_seq: self.len + 1,
             error,
         })?;
+        self.push_record(line.number, &hash, &record)?;
+        Ok(record)
+    }
+
+    /// Checks that `record`, read from journal line `line` with hash `hash` (already checked
+    /// against its bytes), is the sound next record, and if so adds it. Nothing changes when it
+    /// is not. Its `data` is not looked at: a record read with [`super::parse_brief`] will do.
+    pub fn push_record(
+        &mut self,
+        line: u64,
+        hash: &str,
+        record: &Record,
+    ) -> Result<(), ChainError> {
+        let expected_seq = self.len + 1;
         if record.seq != expected_seq {
             return Err(ChainError::Seq {
-                line: line.number,
+                line,
                 expected: expected_seq,
                 found: record.seq,
             });
         }
         if record.prev != self.last_hash {
             return Err(ChainError::Prev {
-                line: line.number,
+                line,
                 seq: record.seq,
             });
         }
         let doc = match &record.entry {
             Entry::Document(doc) => doc,
             Entry::Status(event) => {
-                self.change_status(line.number, record.seq, event.target, event.status)?;
+                self.change_status(line, record.seq, event.target, event.status)?;
                 self.statuses.push(None);
                 self.len = record.seq;
-                self.last_hash = hash;
-                return Ok(record);
+                self.last_hash = hash.to_string();
+                return Ok(());
             }
         };
         let numbers = std::iter::once((&doc.sequence, doc.n))
             .chain(doc.items.iter().map(|item| (&item.sequence, item.n)));
-        let mut tails = self.tails.clone();
+        // Check every number before taking any, so a refused record changes nothing.
+        let mut taken: Vec<(&String, u64)> = Vec::with_capacity(1 + doc.items.len());
         for (sequence, n) in numbers {
-            let tail = tails.get(sequence).copied().unwrap_or(0);
+            let tail = taken
+                .iter()
+                .rev()
+                .find(|(s, _)| *s == sequence)
+                .map(|(_, n)| *n)
+                .or_else(|| self.tails.get(sequence).copied())
+                .unwrap_or(0);
             if n != tail + 1 {
                 return Err(ChainError::Gap {
-                    line: line.number,
+                    line,
                     seq: record.seq,
                     sequence: sequence.clone(),
                     tail,
                     found: n,
                 });
             }
-            tails.insert(sequence.clone(), n);
+            taken.push((sequence, n));
         }
-        self.tails = tails;
+        for (sequence, n) in taken {
+            match self.tails.get_mut(sequence) {
+                Some(tail) => *tail = n,
+                None => {
+                    self.tails.insert(sequence.clone(), n);
+                }
+            }
+        }
         self.statuses.push(Some(Status::Active));
         self.len = record.seq;
-        self.last_hash = hash;
-        Ok(record)
+        self.last_hash = hash.to_string();
+        Ok(())
     }
 
     /// Applies a status event of record `seq` to the document of record `target`.

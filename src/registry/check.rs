@@ -12,10 +12,43 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::chain::Chain;
+use super::chain::{Chain, ChainError};
+use super::index;
 use super::read::Reader;
-use super::record::sha256_hex;
+use super::record::{DocumentEntry, LineError, parse_brief, sha256_hex, split_line};
 use super::templates::TemplateStore;
+
+/// Stops reading a journal at its first broken record (the problem is already noted).
+#[derive(Debug)]
+struct Stopped;
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("stopped at a broken record")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Whether the PDF of document record `seq` under the output folder matches the record.
+fn compare_pdf(out: &Path, seq: u64, doc: &DocumentEntry) -> Result<(), String> {
+    let path = out.join(&doc.pdf.file);
+    match std::fs::read(&path) {
+        Ok(bytes) if sha256_hex(&bytes) == doc.pdf.sha256 => Ok(()),
+        Ok(_) => Err(format!(
+            "record {seq} ({} № {}): {} does not match the record's SHA-256 (altered, or replaced)",
+            doc.document,
+            doc.number,
+            path.display()
+        )),
+        Err(err) => Err(format!(
+            "record {seq} ({} № {}): {}: {err}",
+            doc.document,
+            doc.number,
+            path.display()
+        )),
+    }
+}
 
 /// What checking one registry found.
 #[derive(Debug, Clone, Default)]
@@ -90,63 +123,92 @@ pub fn check(root: &Path, reader: &Reader, out: Option<&Path>) -> Result<Registr
     let mut chain = Chain::default();
     let mut versions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let head = reader.journal().head()?;
-    let mut lines = reader.lines()?;
+    let index = std::fs::read(index::path(reader.journal().dir.as_path())).unwrap_or_default();
+    let mut indexed = 0usize;
+    let mut index_note = None;
     let mut broken = false;
-    for line in lines.by_ref() {
-        let line = line?;
-        let record = match chain.push(&line) {
-            Ok(record) => record,
-            Err(err) => {
-                result.problems.push(err.to_string());
-                broken = true;
-                break;
+    let scanned = reader.journal().scan_parallel(
+        |at, line| {
+            let (hash, body) = split_line(line)?;
+            let record = parse_brief(body)?;
+            let pdf = match (out, record.document()) {
+                (Some(out), Some(doc)) => Some(compare_pdf(out, record.seq, doc)),
+                _ => None,
+            };
+            let index_line = index::line(&record, at.offset, at.len);
+            Ok((hash.to_string(), record, pdf, index_line))
+        },
+        |at, parsed: Result<_, LineError>| {
+            let pushed = parsed
+                .map_err(|error| ChainError::Line {
+                    line: at.number,
+                    expected_seq: chain.len() + 1,
+                    error,
+                })
+                .and_then(|(hash, record, pdf, index_line)| {
+                    chain.push_record(at.number, &hash, &record)?;
+                    Ok((hash, record, pdf, index_line))
+                });
+            let (hash, record, pdf, index_line) = match pushed {
+                Ok(pushed) => pushed,
+                Err(err) => {
+                    result.problems.push(err.to_string());
+                    broken = true;
+                    return Err(anyhow::Error::new(Stopped));
+                }
+            };
+            result.records += 1;
+            if let Some(head) = &head
+                && head.seq == record.seq
+                && head.hash != hash
+            {
+                result.problems.push(format!(
+                    "line {} (record {}): not the record the last writer left (head.json names \
+                     another hash): records were replaced",
+                    at.number, record.seq
+                ));
             }
-        };
-        result.records += 1;
-        if let Some(head) = &head
-            && head.seq == record.seq
-            && head.hash != chain.last_hash()
-        {
-            result.problems.push(format!(
-                "line {} (record {}): not the record the last writer left (head.json names \
-                 another hash): records were replaced",
-                line.number, record.seq
-            ));
-        }
-        let Some(doc) = record.document() else {
-            result.events += 1;
-            continue;
-        };
-        result.documents += 1;
-        versions
-            .entry(doc.template.clone())
-            .or_default()
-            .push(record.seq);
-        if let Some(out) = out {
-            result.files += 1;
-            let path = out.join(&doc.pdf.file);
-            match std::fs::read(&path) {
-                Ok(bytes) if sha256_hex(&bytes) == doc.pdf.sha256 => {}
-                Ok(_) => result.problems.push(format!(
-                    "record {} ({} № {}): {} does not match the record's SHA-256 (altered, or \
-                     replaced)",
-                    record.seq,
-                    doc.document,
-                    doc.number,
-                    path.display()
-                )),
-                Err(err) => result.problems.push(format!(
-                    "record {} ({} № {}): {}: {err}",
-                    record.seq,
-                    doc.document,
-                    doc.number,
-                    path.display()
-                )),
+            if index_note.is_none() {
+                let expected = index_line.as_bytes();
+                if index.get(indexed..indexed + expected.len()) == Some(expected) {
+                    indexed += expected.len();
+                } else {
+                    index_note = Some(record.seq);
+                }
             }
-        }
+            let Some(doc) = record.document() else {
+                result.events += 1;
+                return Ok(());
+            };
+            result.documents += 1;
+            versions
+                .entry(doc.template.clone())
+                .or_default()
+                .push(record.seq);
+            if let Some(pdf) = pdf {
+                result.files += 1;
+                if let Err(problem) = pdf {
+                    result.problems.push(problem);
+                }
+            }
+            Ok(())
+        },
+    );
+    let torn = match scanned {
+        Ok(torn) => torn,
+        Err(err) if err.is::<Stopped>() => 0,
+        Err(err) => return Err(err),
+    };
+    if index_note.is_none() && indexed < index.len() && !broken {
+        index_note = Some(chain.len() + 1);
+    }
+    if let Some(seq) = index_note {
+        result.notes.push(format!(
+            "the index (index.tsv) disagrees with the journal from record {seq} on: lookups \
+             read the journal instead until the next batch rewrites it"
+        ));
     }
     if !broken {
-        let torn = lines.torn_bytes();
         if torn > 0 {
             // A batch may be appending right now: give it a moment before calling it a cut.
             let length = std::fs::metadata(reader.path()).map(|m| m.len()).ok();

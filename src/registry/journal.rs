@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 /// One registry's journal file and lock file.
 #[derive(Debug, Clone)]
 pub struct Journal {
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
 }
 
 /// The writer's lock on a journal, released when dropped.
@@ -247,6 +247,93 @@ impl Iterator for Lines {
             Err(err) => {
                 self.reader = None;
                 Some(Err(err).with_context(|| format!("cannot read {}", self.path.display())))
+            }
+        }
+    }
+}
+
+/// Where a whole line of a journal lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    /// 1-based line number.
+    pub number: u64,
+    /// Byte offset of its start.
+    pub offset: u64,
+    /// Its length without the newline.
+    pub len: u64,
+}
+
+/// How much of a journal is read at once by [`Journal::scan_parallel`].
+const BLOCK: usize = 16 << 20;
+
+impl Journal {
+    /// Reads every whole line, computing `map` on the lines in parallel (on rayon's pool: this
+    /// is for checking and extracting, never rendering) and handing each result to `consume` in
+    /// journal order on the calling thread. The next block is read while one is mapped, so a
+    /// journal of gigabytes costs about its hashing divided by the cores. Returns the length of
+    /// an incomplete last line (0 if none), which is not passed.
+    pub fn scan_parallel<T: Send>(
+        &self,
+        map: impl Fn(At, &[u8]) -> T + Sync,
+        mut consume: impl FnMut(At, T) -> Result<()>,
+    ) -> Result<u64> {
+        use rayon::prelude::*;
+        let path = self.path();
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let read_block = |file: &mut File, carry: &[u8]| -> Result<(Vec<u8>, bool)> {
+            let mut block = Vec::with_capacity(carry.len() + BLOCK);
+            block.extend_from_slice(carry);
+            let read = Read::by_ref(file)
+                .take(BLOCK as u64)
+                .read_to_end(&mut block)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Ok((block, read == 0))
+        };
+        let (mut block, mut eof) = read_block(&mut file, &[])?;
+        let (mut number, mut offset) = (0u64, 0u64);
+        loop {
+            let whole = memchr::memrchr(b'\n', &block).map_or(0, |i| i + 1);
+            let (lines, rest) = block.split_at(whole);
+            let mut places = Vec::new();
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', lines) {
+                number += 1;
+                places.push(At {
+                    number,
+                    offset: offset + start as u64,
+                    len: (end - start) as u64,
+                });
+                start = end + 1;
+            }
+            let map_all = || -> Vec<T> {
+                places
+                    .par_iter()
+                    .map(|at| {
+                        let start = (at.offset - offset) as usize;
+                        map(*at, &lines[start..start + at.len as usize])
+                    })
+                    .collect()
+            };
+            let (next, results) = if eof {
+                (None, map_all())
+            } else {
+                let (next, results) = rayon::join(|| read_block(&mut file, rest), map_all);
+                (Some(next?), results)
+            };
+            for (at, result) in places.iter().zip(results) {
+                consume(*at, result)?;
+            }
+            offset += whole as u64;
+            match next {
+                None => return Ok(rest.len() as u64),
+                Some((next, next_eof)) => {
+                    block = next;
+                    eof = next_eof;
+                }
             }
         }
     }

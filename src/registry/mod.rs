@@ -4,7 +4,9 @@
 
 mod chain;
 pub mod check;
+pub mod index;
 mod journal;
+pub mod merkle;
 pub mod read;
 mod record;
 pub mod templates;
@@ -16,10 +18,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 pub use chain::{Chain, ChainError};
-pub use journal::{Head, Journal, Line, Lines, Recovery, WriterLock};
+pub use journal::{At, Head, Journal, Line, Lines, Recovery, WriterLock};
 pub use record::{
-    DocumentEntry, Entry, GENESIS, ItemNumber, LineError, PdfEntry, Record, Status, StatusEntry,
-    canonical, hash_json, parse_line, sha256_hex, split_line, to_line,
+    DocumentEntry, Entry, GENESIS, Holder, ItemNumber, LineError, PdfEntry, Record, Status,
+    StatusEntry, Words, canonical, hash_json, holder_of, parse_brief, parse_line, sha256_hex,
+    split_line, title_of, to_line,
 };
 
 /// What identifies a document: it is registered at most once.
@@ -57,6 +60,26 @@ pub struct Writer {
     numbers: HashMap<(String, String), Key>,
     /// What recovery cut off at open, if anything.
     pub recovery: Option<Recovery>,
+    /// The journal's length in bytes, staged lines not included.
+    end: u64,
+    /// Records staged since the last flush: their lines, and their index lines.
+    staged: Vec<u8>,
+    staged_index: Vec<u8>,
+    /// The index file, open for appending.
+    index_file: std::fs::File,
+}
+
+/// Reads a record's body for the writer and whole-journal readers: without its data
+/// ([`parse_brief`]), except for documents written before records carried their holder, whose
+/// holder must come from the data.
+pub fn parse_for_readers(body: &[u8]) -> Result<Record, LineError> {
+    let record = parse_brief(body)?;
+    match record.document() {
+        Some(doc) if doc.holder.is_none() => {
+            serde_json::from_slice(body).map_err(|e| LineError::Json(e.to_string()))
+        }
+        _ => Ok(record),
+    }
 }
 
 /// The IIN or BIN of the holder a document was issued to.
@@ -71,6 +94,26 @@ pub fn holder_id(data: &serde_json::Value) -> Option<String> {
 impl Writer {
     /// Adds a record's document to the lookups by key, by once-only key and by number.
     fn index_record(&mut self, record: &Record) {
+        let mut lookups = Lookups {
+            index: std::mem::take(&mut self.index),
+            once: std::mem::take(&mut self.once),
+            numbers: std::mem::take(&mut self.numbers),
+        };
+        lookups.add(record);
+        (self.index, self.once, self.numbers) = (lookups.index, lookups.once, lookups.numbers);
+    }
+}
+
+/// What a writer looks documents up by.
+#[derive(Default)]
+struct Lookups {
+    index: HashMap<Key, Registered>,
+    once: HashMap<OnceKey, Registered>,
+    numbers: HashMap<(String, String), Key>,
+}
+
+impl Lookups {
+    fn add(&mut self, record: &Record) {
         let Some(doc) = record.document() else {
             return;
         };
@@ -80,7 +123,7 @@ impl Writer {
             case_hash: doc.case_hash.clone(),
             seq: record.seq,
             case_id: doc.case_id.clone(),
-            holder: holder_id(&doc.data),
+            holder: Some(doc.holder().id).filter(|id| !id.is_empty()),
         };
         if let Some(value) = &doc.once {
             let key = (doc.service.clone(), doc.document.clone(), value.clone());
@@ -97,6 +140,68 @@ impl Writer {
     }
 }
 
+/// Brings an index file in line with the journal as the writer reads it: the lines that agree
+/// are kept, the rest rewritten.
+struct IndexSync {
+    path: PathBuf,
+    existing: Option<std::io::BufReader<std::fs::File>>,
+    agreed: u64,
+    rewrite: Vec<u8>,
+    line: Vec<u8>,
+}
+
+impl IndexSync {
+    fn open(path: &Path) -> Result<IndexSync> {
+        let existing = match std::fs::File::open(path) {
+            Ok(file) => Some(std::io::BufReader::with_capacity(1 << 20, file)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        };
+        Ok(IndexSync {
+            path: path.to_path_buf(),
+            existing,
+            agreed: 0,
+            rewrite: Vec::new(),
+            line: Vec::new(),
+        })
+    }
+
+    /// The next record's index line is `expected`.
+    fn expect(&mut self, expected: &[u8]) -> Result<()> {
+        use std::io::BufRead as _;
+        if let Some(existing) = &mut self.existing {
+            self.line.clear();
+            existing
+                .read_until(b'\n', &mut self.line)
+                .with_context(|| format!("cannot read {}", self.path.display()))?;
+            if self.line == expected {
+                self.agreed += expected.len() as u64;
+                return Ok(());
+            }
+            self.existing = None;
+        }
+        self.rewrite.extend_from_slice(expected);
+        Ok(())
+    }
+
+    /// Cuts the index after its last agreeing line, appends the lines it lacked, and returns it
+    /// open for appending.
+    fn finish(self) -> Result<std::fs::File> {
+        use std::io::Write as _;
+        let context = || format!("cannot write the registry index {}", self.path.display());
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .with_context(context)?;
+        if file.metadata().with_context(context)?.len() != self.agreed {
+            file.set_len(self.agreed).with_context(context)?;
+        }
+        file.write_all(&self.rewrite).with_context(context)?;
+        Ok(file)
+    }
+}
+
 /// Where a registry's files live.
 pub fn registry_dir(root: &Path, code: &str) -> PathBuf {
     root.join(code)
@@ -104,61 +209,92 @@ pub fn registry_dir(root: &Path, code: &str) -> PathBuf {
 
 impl Writer {
     /// Locks registry `code` under `root`, recovers a torn last write, and reads and verifies
-    /// every record. Any broken record is a fatal error naming it: a registry is never
-    /// "repaired" past its last whole record.
+    /// every record (hashes, links, numbers, statuses; in parallel, without their data). Any
+    /// broken record is a fatal error naming it: a registry is never "repaired" past its last
+    /// whole record. The index is checked against the journal and rewritten where it disagrees.
     pub fn open(root: &Path, code: &str, wait: Duration) -> Result<Writer> {
-        let journal = Journal::new(&registry_dir(root, code));
+        let dir = registry_dir(root, code);
+        let journal = Journal::new(&dir);
         let mut lock = journal.lock(wait)?;
         let recovery = journal.recover(&mut lock)?;
         let head = journal.head()?;
-        let mut writer = Writer {
-            code: code.to_string(),
-            journal,
-            lock,
-            chain: Chain::default(),
-            index: HashMap::new(),
-            once: HashMap::new(),
-            numbers: HashMap::new(),
-            recovery,
+        let damaged = || {
+            format!(
+                "registry {code:?} ({}) is damaged",
+                journal.path().display()
+            )
         };
-        for line in writer.journal.lines()? {
-            let line = line?;
-            let record = writer.chain.push(&line).with_context(|| {
-                format!(
-                    "registry {code:?} ({}) is damaged",
-                    writer.journal.path().display()
-                )
-            })?;
-            if let Some(head) = &head
-                && head.seq == record.seq
-                && head.hash != writer.chain.last_hash()
-            {
-                bail!(
-                    "registry {code:?} ({}) is damaged: record {} is not the one its last writer                      left (head.json names another hash); records were replaced",
-                    writer.journal.path().display(),
-                    head.seq
-                );
-            }
-            writer.index_record(&record);
-        }
+        let mut chain = Chain::default();
+        let mut lookups = Lookups::default();
+        let mut index = IndexSync::open(&index::path(&dir))?;
+        let mut end = 0;
+        journal.scan_parallel(
+            |_, line| {
+                let (hash, body) = split_line(line)?;
+                Ok((hash.to_string(), parse_for_readers(body)?))
+            },
+            |at, parsed: Result<(String, Record), LineError>| {
+                let (hash, record) = parsed
+                    .map_err(|error| ChainError::Line {
+                        line: at.number,
+                        expected_seq: chain.len() + 1,
+                        error,
+                    })
+                    .with_context(damaged)?;
+                chain
+                    .push_record(at.number, &hash, &record)
+                    .with_context(damaged)?;
+                if let Some(head) = &head
+                    && head.seq == record.seq
+                    && head.hash != hash
+                {
+                    bail!(
+                        "{}: record {} is not the one its last writer left (head.json names \
+                         another hash); records were replaced",
+                        damaged(),
+                        head.seq
+                    );
+                }
+                lookups.add(&record);
+                index.expect(index::line(&record, at.offset, at.len).as_bytes())?;
+                end = at.offset + at.len + 1;
+                Ok(())
+            },
+        )?;
         if let Some(head) = &head
-            && writer.chain.len() < head.seq
+            && chain.len() < head.seq
         {
             bail!(
-                "registry {code:?} ({}) is damaged: it ends at record {}, but its last writer left                  {} records (head.json): records {}–{} were removed",
-                writer.journal.path().display(),
-                writer.chain.len(),
+                "{}: it ends at record {}, but its last writer left {} records (head.json): \
+                 records {}–{} were removed",
+                damaged(),
+                chain.len(),
                 head.seq,
-                writer.chain.len() + 1,
+                chain.len() + 1,
                 head.seq
             );
         }
-        Ok(writer)
+        let index_file = index.finish()?;
+        Ok(Writer {
+            code: code.to_string(),
+            journal,
+            lock,
+            chain,
+            index: lookups.index,
+            once: lookups.once,
+            numbers: lookups.numbers,
+            recovery,
+            end,
+            staged: Vec::new(),
+            staged_index: Vec::new(),
+            index_file,
+        })
     }
 
     /// Records the journal's last record in `head.json`: called when a batch is done with the
-    /// registry.
-    pub fn write_head(&self) -> Result<()> {
+    /// registry. Staged records are made durable first.
+    pub fn write_head(&mut self) -> Result<()> {
+        self.flush()?;
         if self.chain.is_empty() {
             return Ok(());
         }
@@ -214,35 +350,63 @@ impl Writer {
         (self.chain.len() + 1, self.chain.last_hash().to_string())
     }
 
-    /// Appends one record (its `seq` and `prev` must be [`next_link`](Self::next_link)) and
-    /// makes it durable.
-    pub fn append(&mut self, record: &Record) -> Result<()> {
-        let (line, _) = to_line(record);
-        // Check it against the chain before anything is written.
-        let parsed = Line {
-            number: self.chain.len() + 1,
-            offset: 0,
-            bytes: line.trim_end().as_bytes().to_vec(),
-        };
-        let mut next = self.chain.clone();
-        next.push(&parsed)
+    /// Adds one record (its `seq` and `prev` must be [`next_link`](Self::next_link)) to the
+    /// chain and stages its line; it reaches the journal, durably, at the next
+    /// [`flush`](Self::flush). The chain refuses a record that does not follow, and then nothing
+    /// is staged.
+    pub fn stage(&mut self, record: &Record) -> Result<()> {
+        let (line, hash) = to_line(record);
+        self.chain
+            .push_record(self.chain.len() + 1, &hash, record)
             .context("refusing to append a record that breaks the chain")?;
-        self.journal.append(&mut self.lock, line.as_bytes())?;
-        self.chain = next;
+        let offset = self.end + self.staged.len() as u64;
+        self.staged_index
+            .extend_from_slice(index::line(record, offset, line.len() as u64 - 1).as_bytes());
+        self.staged.extend_from_slice(line.as_bytes());
         self.index_record(record);
         Ok(())
+    }
+
+    /// Writes the staged records to the journal and makes them durable (one write, one sync for
+    /// all of them), then indexes them.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        self.journal.append(&mut self.lock, &self.staged)?;
+        self.end += self.staged.len() as u64;
+        self.staged.clear();
+        use std::io::Write as _;
+        self.index_file
+            .write_all(&self.staged_index)
+            .context("cannot write the registry index")?;
+        self.staged_index.clear();
+        Ok(())
+    }
+
+    /// Appends one record and makes it durable.
+    pub fn append(&mut self, record: &Record) -> Result<()> {
+        self.stage(record)?;
+        self.flush()
     }
 
     /// Appends a status event for the document of record `target`; the chain refuses a change
     /// that is not allowed (a revoked document made active again, …).
     pub fn append_status(&mut self, event: StatusEntry) -> Result<Record> {
+        let record = self.stage_status(event)?;
+        self.flush()?;
+        Ok(record)
+    }
+
+    /// Stages a status event, as [`append_status`](Self::append_status) appends it.
+    pub fn stage_status(&mut self, event: StatusEntry) -> Result<Record> {
         let (seq, prev) = self.next_link();
         let record = Record {
             seq,
             prev,
             entry: Entry::Status(event),
         };
-        self.append(&record)?;
+        self.stage(&record)?;
         Ok(record)
     }
 

@@ -5,12 +5,13 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use memchr::memmem;
 
+use super::index::{Index, Place};
 use super::journal::{Journal, Lines};
 use super::record::{DocumentEntry, Record, StatusEntry, parse_line};
 use super::registry_dir;
@@ -104,15 +105,28 @@ impl Reader {
     /// Calls `f` with each whole line (without its newline) and its number, reading the journal
     /// in large blocks without copying lines. An incomplete last line (being written, or cut
     /// off) is not passed; a missing journal has no lines.
-    pub fn scan(&self, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Result<()> {
+    pub fn scan(&self, f: impl FnMut(u64, &[u8]) -> Result<()>) -> Result<()> {
+        self.scan_from(0, 0, f)
+    }
+
+    /// Like [`scan`](Self::scan), from byte `offset` (a line start), numbering lines after
+    /// `before`.
+    fn scan_from(
+        &self,
+        offset: u64,
+        before: u64,
+        mut f: impl FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
         let path = self.path();
         let mut file = match File::open(&path) {
             Ok(file) => file,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
         };
+        file.seek(SeekFrom::Start(offset))
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let mut buffer = vec![0u8; 8 << 20];
-        let (mut filled, mut number) = (0, 0);
+        let (mut filled, mut number) = (0, before);
         loop {
             if filled == buffer.len() {
                 // A line longer than the buffer.
@@ -134,6 +148,94 @@ impl Reader {
             buffer.copy_within(start..filled, 0);
             filled -= start;
         }
+    }
+
+    /// Finds records with the journal's index: the records at the places `places` picks from
+    /// it, each read from the journal and checked, and then every record after the index's last
+    /// one, picked by `wanted` and `keep` as [`find`](Self::find) does. Without an index, or with
+    /// one the journal contradicts (cut back, rewritten), it reads the whole journal instead.
+    fn find_indexed(
+        &self,
+        places: impl FnOnce(&Index) -> Vec<Place>,
+        mut wanted: impl FnMut(&[u8]) -> bool,
+        mut keep: impl FnMut(&Record) -> bool,
+    ) -> Result<Vec<Found>> {
+        let Some(index) = Index::load(&self.journal.dir)? else {
+            return self.find(wanted, keep);
+        };
+        let path = self.path();
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let journal_len = file.metadata()?.len();
+        let last = index.last().unwrap_or(Place {
+            seq: 0,
+            offset: 0,
+            len: u64::MAX,
+        });
+        let stale = |why: String| {
+            eprintln!(
+                "note: the index of registry {} disagrees with its journal ({why}); reading the \
+                 whole journal instead (the next batch rewrites the index)",
+                self.code
+            );
+        };
+        if last.seq > 0 && last.end() > journal_len {
+            stale(format!(
+                "it indexes {} bytes, the journal has {journal_len}",
+                last.end()
+            ));
+            return self.find(wanted, keep);
+        }
+        let mut found = Vec::new();
+        for place in places(&index) {
+            let mut line = vec![0u8; place.len as usize + 1];
+            file.seek(SeekFrom::Start(place.offset))
+                .and_then(|_| file.read_exact(&mut line))
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let record = match line.pop() {
+                Some(b'\n') => parse_line(&line).ok(),
+                _ => None,
+            };
+            match record {
+                Some((hash, record)) if record.seq == place.seq => {
+                    if keep(&record) {
+                        found.push(Found {
+                            line: place.seq,
+                            hash,
+                            record,
+                        });
+                    }
+                }
+                _ => {
+                    stale(format!("record {} is not where it says", place.seq));
+                    return self.find(wanted, keep);
+                }
+            }
+        }
+        let (offset, before) = if last.seq == 0 {
+            (0, 0)
+        } else {
+            (last.end(), last.seq)
+        };
+        self.scan_from(offset, before, |number, line| {
+            if wanted(line) {
+                let (hash, record) = parse_line(line).with_context(|| {
+                    format!("registry {} ({}), line {number}", self.code, path.display())
+                })?;
+                if keep(&record) {
+                    found.push(Found {
+                        line: number,
+                        hash,
+                        record,
+                    });
+                }
+            }
+            Ok(())
+        })?;
+        Ok(found)
     }
 
     /// The records on lines that `wanted` picks and `keep` accepts, in journal order. `wanted`
@@ -172,7 +274,8 @@ impl Reader {
     pub fn by_number(&self, number: &str) -> Result<Vec<Found>> {
         let needle = format!("\"number\":{}", json_string(number));
         let finder = memmem::Finder::new(needle.as_bytes());
-        self.find(
+        self.find_indexed(
+            |index| index.documents(number),
             |line| finder.find(top_level_tail(line)).is_some(),
             |r| r.document().is_some_and(|d| d.number == number),
         )
@@ -194,7 +297,8 @@ impl Reader {
     pub fn by_pdf(&self, sha256: &str) -> Result<Vec<Found>> {
         let needle = format!("\"sha256\":\"{sha256}\"");
         let finder = memmem::Finder::new(needle.as_bytes());
-        self.find(
+        self.find_indexed(
+            |index| index.pdfs(sha256),
             |line| finder.find(top_level_tail(line)).is_some(),
             |r| r.document().is_some_and(|d| d.pdf.sha256 == sha256),
         )
@@ -205,7 +309,8 @@ impl Reader {
     pub fn statuses(&self) -> Result<HashMap<u64, StatusEntry>> {
         let mut statuses = HashMap::new();
         // `type` is the last key of a record.
-        let events = self.find(
+        let events = self.find_indexed(
+            Index::status_events,
             |line| line.ends_with(b"\"type\":\"status\"}}"),
             |r| r.status().is_some(),
         )?;

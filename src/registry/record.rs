@@ -181,6 +181,74 @@ pub struct DocumentEntry {
     /// The payload of the document's QR code: the verification address, the registry, the
     /// number and `content` (see [`crate::qr`]).
     pub qr: String,
+    /// Who it was issued to, as extracts show it (copied from `data` at registration, so a
+    /// reader of a million records never has to read their data). Absent in records written
+    /// before qujat kept it; readers then take it from `data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<Holder>,
+    /// The document's title in both languages (from `data`, like `holder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Words>,
+}
+
+/// The holder of a document: IIN or BIN (empty when the case has neither), name in Kazakh and
+/// Russian.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Holder {
+    pub id: String,
+    pub kk: String,
+    pub ru: String,
+}
+
+/// A text in Kazakh and Russian.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Words {
+    pub kk: String,
+    pub ru: String,
+}
+
+impl DocumentEntry {
+    /// The holder: the recorded one, or for older records the one `data` names.
+    pub fn holder(&self) -> Holder {
+        self.holder.clone().unwrap_or_else(|| holder_of(&self.data))
+    }
+
+    /// The title: the recorded one, or for older records the one `data` names.
+    pub fn title(&self) -> Words {
+        self.title.clone().unwrap_or_else(|| title_of(&self.data))
+    }
+}
+
+fn text_at(data: &Json, path: &[&str]) -> String {
+    path.iter()
+        .fold(data, |value, key| &value[key])
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The holder a document's data names: the applicant.
+pub fn holder_of(data: &Json) -> Holder {
+    let applicant = &data["case"]["applicant"];
+    Holder {
+        id: applicant["bin"]
+            .as_str()
+            .or_else(|| applicant["iin"].as_str())
+            .unwrap_or_default()
+            .to_string(),
+        kk: text_at(applicant, &["name", "kk"]),
+        ru: text_at(applicant, &["name", "ru"]),
+    }
+}
+
+/// The title a document's data gives it.
+pub fn title_of(data: &Json) -> Words {
+    Words {
+        kk: text_at(data, &["document", "title", "kk"]),
+        ru: text_at(data, &["document", "title", "ru"]),
+    }
 }
 
 /// A number a document gives to one item it lists, from another sequence of its registry.
@@ -274,6 +342,36 @@ pub fn split_line(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
     Ok((hash, body))
 }
 
+/// Where a document record's `data` value lies in its body: after the first `,"data":` and
+/// before the last `,"document":"`. Keys are sorted, so `data` follows `case_hash`, `case_id` and
+/// `content` (strings, in which `"` is always escaped) and is followed by `document`, whose
+/// string value no key inside `data` can imitate after it.
+fn data_span(body: &[u8]) -> Option<(usize, usize)> {
+    const DATA: &[u8] = b",\"data\":";
+    const DOCUMENT: &[u8] = b",\"document\":\"";
+    let start = memchr::memmem::find(body, DATA)? + DATA.len();
+    let end = memchr::memmem::rfind(body, DOCUMENT)?;
+    (start < end).then_some((start, end))
+}
+
+/// Reads a record's body (hashed bytes, as [`split_line`] gives them) without its `data`: every
+/// other field, typed, with `data` left `null`. For readers of whole journals — a check, an
+/// extract — that need the fields and not the megabytes of data; what `data` holds is covered by
+/// the record's hash all the same.
+pub fn parse_brief(body: &[u8]) -> Result<Record, LineError> {
+    let parsed = match data_span(body) {
+        Some((start, end)) => {
+            let mut brief = Vec::with_capacity(start + 4 + body.len() - end);
+            brief.extend_from_slice(&body[..start]);
+            brief.extend_from_slice(b"null");
+            brief.extend_from_slice(&body[end..]);
+            serde_json::from_slice(&brief)
+        }
+        None => serde_json::from_slice(body),
+    };
+    parsed.map_err(|e| LineError::Json(e.to_string()))
+}
+
 /// Reads a line fully: hash, record, and that the record is in canonical form.
 pub fn parse_line(line: &[u8]) -> Result<(String, Record), LineError> {
     let (hash, body) = split_line(line)?;
@@ -318,6 +416,8 @@ pub(crate) mod tests {
                     creator: "qujat".into(),
                 },
                 qr: format!("https://qujat.gov.kz/verify?r=media&n={seq:05}-%D0%93"),
+                holder: None,
+                title: None,
             }),
         }
     }

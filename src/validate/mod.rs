@@ -118,6 +118,12 @@ impl Validator<'_> {
                 &[&self.catalogue.common, &service.fields],
             );
         }
+        if let Some(id) = raw.id()
+            && let Some(why) = unsafe_case_id(id)
+        {
+            let node = raw.tree.at_path("id").first().copied();
+            check.problem_at(node, "id", format!("{id:?} {why}"));
+        }
         check.order_dates(&self.catalogue.common);
         if let Some(service) = service {
             check.order_dates(&service.fields);
@@ -347,6 +353,20 @@ impl<'a> Check<'a> {
                 );
             }
         }
+    }
+}
+
+/// Why a case id could be taken for a path, if it could: ids name cases in reports, records and
+/// `regenerate --case`, and must never be able to name a file or folder.
+fn unsafe_case_id(id: &str) -> Option<&'static str> {
+    if id.contains(['/', '\\']) {
+        Some("holds a \"/\" or \"\\\", which case ids may not (they could reach file names)")
+    } else if id.starts_with('.') || id.contains("..") {
+        Some(
+            "starts with \".\" or holds \"..\", which case ids may not (they could reach file names)",
+        )
+    } else {
+        None
     }
 }
 
