@@ -8,7 +8,7 @@
 CARGO ?= cargo
 QUJAT := target/debug/qujat
 
-.PHONY: run test ci lint fmt build preview clean-run
+.PHONY: run test ci lint fmt build preview clean-run bench bench-registry crash
 
 ## Build, then run the nightly batch over cases/sample into output/ and registry/.
 run: build
@@ -22,6 +22,17 @@ test:
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --check; \
 	 else echo "rustfmt is not installed: skipping the format check"; fi
 	$(CARGO) test
+
+## Benchmarks (release build; figures in target/bench/results.md; see docs/performance.md).
+## N= documents (default 5000), JOBS=, MEMORY=2000,20000 (empty skips the memory runs).
+bench:
+	$(CARGO) build --release --bins --examples
+	python3 -B bench/bench.py
+
+## A registry of RECORDS= records (default 1,000,000; about 6 GB): check, export, regenerate.
+bench-registry:
+	$(CARGO) build --release --bins --examples
+	python3 -B bench/registry.py
 
 ## Lints as well (a second, check-only compile of the dependencies).
 ci: test lint

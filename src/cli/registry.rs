@@ -5,7 +5,7 @@
 //! consistent prefix of each journal, so they can run during a batch.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -70,6 +70,26 @@ pub struct VerifyArgs {
     /// A scanned QR code payload to check (may be given more than once)
     #[arg(long, value_name = "TEXT")]
     pub payload: Vec<String>,
+    /// A Merkle proof (from `qujat registry proof`) to check offline, without any registry
+    #[arg(long, value_name = "FILE.json")]
+    pub proof: Vec<PathBuf>,
+    #[command(flatten)]
+    pub dir: RegistryDir,
+}
+
+#[derive(Debug, Args)]
+pub struct ProofArgs {
+    #[arg(long, value_name = "CODE")]
+    pub registry: String,
+    /// Prove that the document with this number is in the registry's last checkpoint
+    #[arg(long, value_name = "NUMBER", required_unless_present = "since")]
+    pub number: Option<String>,
+    /// Prove instead that the last checkpoint extends the checkpoint of this size
+    #[arg(long, value_name = "SIZE", conflicts_with = "number")]
+    pub since: Option<u64>,
+    /// Write the proof here [default: standard output]
+    #[arg(long, value_name = "FILE.json")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub dir: RegistryDir,
 }
@@ -127,6 +147,18 @@ pub enum RegistryCommand {
         Exit codes: 0 recorded, 1 not allowed (unknown number, a refusal letter, a final \
         status), 2 fatal (registry locked, damaged or unreadable).")]
     SetStatus(SetStatusArgs),
+    /// Write a Merkle proof: a document is in the registry, or the registry only grew
+    #[command(after_help = "Examples:\n  \
+        qujat registry proof --registry media --number 00017-Г --out proof.json\n  \
+        qujat registry proof --registry media --since 25 --out grew.json\n  \
+        qujat verify --proof proof.json\n\n\
+        Every batch ends with a checkpoint (tree size and root, in \
+        registry/<code>/checkpoints.jsonl) of the RFC 9162 Merkle tree of the registry's \
+        records. An inclusion proof carries the document's record and the audit path to the \
+        last checkpoint's root; a consistency proof shows that the last checkpoint's tree \
+        extends an earlier one's. `qujat verify --proof` checks either offline.\n\n\
+        Exit codes: 0 written, 2 fatal (unknown number, no checkpoint yet, damaged registry).")]
+    Proof(ProofArgs),
 }
 
 #[derive(Debug, Args)]
@@ -261,10 +293,20 @@ fn report_regenerated(result: &Regenerated) {
 }
 
 pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
-    if args.files.is_empty() && args.payload.is_empty() {
-        bail!("give PDF files to verify, or --payload TEXT");
+    if args.files.is_empty() && args.payload.is_empty() && args.proof.is_empty() {
+        bail!("give PDF files to verify, --payload TEXT or --proof FILE");
     }
     let root = args.dir.resolve(config);
+    let mut proofs_fail = false;
+    for path in &args.proof {
+        match verify_proof(path)? {
+            Ok(what) => println!("{}: PROOF HOLDS — {what}", path.display()),
+            Err(why) => {
+                proofs_fail = true;
+                println!("{}: PROOF FAILS — {why}", path.display());
+            }
+        }
+    }
     let mut verdicts = Vec::new();
     for file in &args.files {
         verdicts.push((
@@ -296,7 +338,7 @@ pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
             }
         }
     }
-    Ok(if unknown {
+    Ok(if unknown || proofs_fail {
         exit::REJECTED
     } else if not_in_force {
         exit::NOT_IN_FORCE
@@ -348,7 +390,72 @@ pub fn run_registry(config: &Config, command: RegistryCommand) -> Result<i32> {
     match command {
         RegistryCommand::Check(args) => run_check(config, args),
         RegistryCommand::SetStatus(args) => run_set_status(config, args),
+        RegistryCommand::Proof(args) => run_proof(config, args),
     }
+}
+
+fn run_proof(config: &Config, args: ProofArgs) -> Result<i32> {
+    use crate::registry::checkpoint::{self, Proof};
+    let root = args.dir.resolve(config);
+    let reader = Reader::open(&root, &args.registry)?;
+    let proof = match (&args.number, args.since) {
+        (Some(number), _) => {
+            let found = reader.by_number(number)?;
+            let [found] = &found[..] else {
+                bail!(
+                    "registry {} has {} documents numbered {number:?}",
+                    args.registry,
+                    found.len()
+                );
+            };
+            Proof::Inclusion(checkpoint::prove_inclusion(
+                &reader,
+                found.record.seq,
+                &found.record,
+            )?)
+        }
+        (None, Some(since)) => Proof::Consistency(checkpoint::prove_consistency(&reader, since)?),
+        (None, None) => bail!("give --number NUMBER or --since SIZE"),
+    };
+    let text = serde_json::to_string_pretty(&proof).expect("proofs serialise") + "\n";
+    match &args.out {
+        Some(path) => crate::fsio::write_atomically(path, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(exit::OK)
+}
+
+/// Checks a proof file offline: `Ok(Ok(what))` when it holds, `Ok(Err(why))` when it does not.
+fn verify_proof(path: &Path) -> Result<std::result::Result<String, String>> {
+    use crate::registry::checkpoint::{self, Proof};
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let proof: Proof = match serde_json::from_slice(&text) {
+        Ok(proof) => proof,
+        Err(err) => return Ok(Err(format!("not a qujat proof: {err}"))),
+    };
+    Ok(match &proof {
+        Proof::Inclusion(p) => checkpoint::verify_inclusion(p)
+            .map(|record| {
+                let what = record.document().map_or_else(
+                    || "a status event".to_string(),
+                    |d| format!("{} № {} (case {})", d.document, d.number, d.case_id),
+                );
+                format!(
+                    "record {} of registry {}, {what}, is in the tree of size {} with root {}",
+                    record.seq, p.registry, p.checkpoint.size, p.checkpoint.root
+                )
+            })
+            .map_err(|e| format!("{e:#}")),
+        Proof::Consistency(p) => checkpoint::verify_consistency(p)
+            .map(|()| {
+                format!(
+                    "registry {}: the tree of size {} (root {}) extends the tree of size {} \
+                     (root {}): it only grew",
+                    p.registry, p.new.size, p.new.root, p.old.size, p.old.root
+                )
+            })
+            .map_err(|e| format!("{e:#}")),
+    })
 }
 
 fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {

@@ -62,6 +62,8 @@ pub struct RegistryCheck {
     pub statuses: BTreeMap<&'static str, u64>,
     /// PDFs compared with their records (with `--files`).
     pub files: u64,
+    /// Merkle checkpoints found consistent with the records (or not: see `problems`).
+    pub checkpoints: u64,
     /// What is wrong, each naming the record, file or version.
     pub problems: Vec<String>,
     /// What is worth knowing but not wrong (a record being written as we read).
@@ -94,6 +96,9 @@ impl fmt::Display for RegistryCheck {
             },
             self.events
         )?;
+        if self.checkpoints > 0 {
+            write!(f, "; {} checkpoints", self.checkpoints)?;
+        }
         if self.files > 0 {
             write!(f, "; {} PDFs compared", self.files)?;
         }
@@ -127,6 +132,7 @@ pub fn check(root: &Path, reader: &Reader, out: Option<&Path>) -> Result<Registr
     let mut indexed = 0usize;
     let mut index_note = None;
     let mut broken = false;
+    let mut tree = super::merkle::Tree::new();
     let scanned = reader.journal().scan_parallel(
         |at, line| {
             let (hash, body) = split_line(line)?;
@@ -158,6 +164,7 @@ pub fn check(root: &Path, reader: &Reader, out: Option<&Path>) -> Result<Registr
                 }
             };
             result.records += 1;
+            tree.push(super::checkpoint::leaf(&hash));
             if let Some(head) = &head
                 && head.seq == record.seq
                 && head.hash != hash
@@ -201,6 +208,13 @@ pub fn check(root: &Path, reader: &Reader, out: Option<&Path>) -> Result<Registr
     };
     if index_note.is_none() && indexed < index.len() && !broken {
         index_note = Some(chain.len() + 1);
+    }
+    if !broken {
+        let checkpoints = super::checkpoint::load(&reader.journal().dir)?;
+        result.checkpoints = checkpoints.len() as u64;
+        result
+            .problems
+            .extend(super::checkpoint::problems(&checkpoints, &tree));
     }
     if let Some(seq) = index_note {
         result.notes.push(format!(

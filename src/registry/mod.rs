@@ -4,6 +4,7 @@
 
 mod chain;
 pub mod check;
+pub mod checkpoint;
 pub mod index;
 mod journal;
 pub mod merkle;
@@ -67,6 +68,10 @@ pub struct Writer {
     staged_index: Vec<u8>,
     /// The index file, open for appending.
     index_file: std::fs::File,
+    /// The Merkle tree of the records, staged ones included, and the size of the last
+    /// checkpoint.
+    tree: merkle::Tree,
+    checkpointed: u64,
 }
 
 /// Reads a record's body for the writer and whole-journal readers: without its data
@@ -227,6 +232,7 @@ impl Writer {
         let mut chain = Chain::default();
         let mut lookups = Lookups::default();
         let mut index = IndexSync::open(&index::path(&dir))?;
+        let mut tree = merkle::Tree::new();
         let mut end = 0;
         journal.scan_parallel(
             |_, line| {
@@ -256,6 +262,7 @@ impl Writer {
                     );
                 }
                 lookups.add(&record);
+                tree.push(checkpoint::leaf(&hash));
                 index.expect(index::line(&record, at.offset, at.len).as_bytes())?;
                 end = at.offset + at.len + 1;
                 Ok(())
@@ -274,6 +281,11 @@ impl Writer {
                 head.seq
             );
         }
+        let checkpoints = checkpoint::load(&dir)?;
+        if let Some(problem) = checkpoint::problems(&checkpoints, &tree).first() {
+            bail!("{}: {problem}", damaged());
+        }
+        let checkpointed = checkpoints.last().map_or(0, |c| c.size);
         let index_file = index.finish()?;
         Ok(Writer {
             code: code.to_string(),
@@ -288,11 +300,14 @@ impl Writer {
             staged: Vec::new(),
             staged_index: Vec::new(),
             index_file,
+            tree,
+            checkpointed,
         })
     }
 
-    /// Records the journal's last record in `head.json`: called when a batch is done with the
-    /// registry. Staged records are made durable first.
+    /// Records the journal's last record in `head.json` and appends a Merkle checkpoint of
+    /// every record: called when a batch is done with the registry. Staged records are made
+    /// durable first.
     pub fn write_head(&mut self) -> Result<()> {
         self.flush()?;
         if self.chain.is_empty() {
@@ -302,7 +317,16 @@ impl Writer {
             seq: self.chain.len(),
             hash: self.chain.last_hash().to_string(),
         };
-        self.journal.write_head(&self.lock, &head)
+        self.journal.write_head(&self.lock, &head)?;
+        if self.tree.len() > self.checkpointed {
+            let checkpoint = checkpoint::Checkpoint {
+                size: self.tree.len(),
+                root: merkle::to_hex(&self.tree.root()),
+            };
+            checkpoint::append(&self.journal.dir, &checkpoint)?;
+            self.checkpointed = checkpoint.size;
+        }
+        Ok(())
     }
 
     /// The document numbered `number` in `sequence`, if registered.
@@ -363,6 +387,7 @@ impl Writer {
         self.staged_index
             .extend_from_slice(index::line(record, offset, line.len() as u64 - 1).as_bytes());
         self.staged.extend_from_slice(line.as_bytes());
+        self.tree.push(checkpoint::leaf(&hash));
         self.index_record(record);
         Ok(())
     }

@@ -3,6 +3,7 @@
 mod batch;
 mod hostile;
 mod officer;
+mod proofs;
 mod registry;
 mod rendering;
 mod services;

@@ -1,0 +1,270 @@
+//! Merkle checkpoints: besides its hash chain, every registry is an RFC 9162 Merkle tree whose
+//! leaves are its records in order, and each batch ends by appending a checkpoint — the tree's
+//! size and root — to `registry/<code>/checkpoints.jsonl`.
+//!
+//! A checkpoint published elsewhere (a ministry's website, a letter) lets anyone check offline,
+//! with a short proof, that a document's record is in the registry
+//! ([`InclusionProof`]), and that a later registry only grew from an earlier one: the roots of
+//! all earlier checkpoints must be the roots of the same-sized prefixes of today's tree, which
+//! `registry check` recomputes, and which a [`ConsistencyProof`] shows to a third party.
+//!
+//! A leaf is the record's hash as its journal line gives it (64 hex digits): that hash covers
+//! the record's canonical bytes, so the tree covers them too. `leaf = SHA-256(0x00 || hash)`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail, ensure};
+use serde::{Deserialize, Serialize};
+
+use super::merkle::{self, Hash, Tree};
+use super::read::Reader;
+use super::record::{Record, sha256_hex};
+
+/// The checkpoints file of registry folder `dir`.
+pub fn path(dir: &Path) -> PathBuf {
+    dir.join("checkpoints.jsonl")
+}
+
+/// The tree's size and root after a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub size: u64,
+    /// The Merkle tree head (hex).
+    pub root: String,
+}
+
+/// The leaf of a record whose hash (hex) is `hash`.
+pub fn leaf(hash: &str) -> Hash {
+    merkle::leaf_hash(hash.as_bytes())
+}
+
+/// The checkpoints of registry folder `dir`, oldest first (none if there is no file). A line
+/// that is not a checkpoint is an error naming it; an incomplete last line is not read.
+pub fn load(dir: &Path) -> Result<Vec<Checkpoint>> {
+    let path = path(dir);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let whole = text.rfind('\n').map_or(0, |i| i + 1);
+    text[..whole]
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("{}, line {}: not a checkpoint", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Appends a checkpoint and makes it durable. Only the writer does this.
+pub fn append(dir: &Path, checkpoint: &Checkpoint) -> Result<()> {
+    let path = path(dir);
+    let line = serde_json::to_string(checkpoint).expect("checkpoints serialise") + "\n";
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(line.as_bytes()).map(|()| file))
+        .with_context(|| format!("cannot append to {}", path.display()))?;
+    file.flush()?;
+    file.sync_data()
+        .with_context(|| format!("cannot sync {}", path.display()))
+}
+
+/// What is wrong with `checkpoints` given the tree of the journal as read: each must be the
+/// root of the same-sized prefix of the tree, and sizes must grow. A record changed, removed or
+/// reordered after a checkpoint was made changes that prefix's root.
+pub fn problems(checkpoints: &[Checkpoint], tree: &Tree) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut last = 0;
+    for (i, checkpoint) in checkpoints.iter().enumerate() {
+        let line = i + 1;
+        if checkpoint.size < last {
+            problems.push(format!(
+                "checkpoint {line} (size {}) is smaller than the one before it ({last}): \
+                 checkpoints only grow",
+                checkpoint.size
+            ));
+        }
+        last = checkpoint.size;
+        match tree.root_at(checkpoint.size) {
+            None => problems.push(format!(
+                "checkpoint {line} covers {} records, but the journal has {}: records were \
+                 removed",
+                checkpoint.size,
+                tree.len()
+            )),
+            Some(root) if merkle::to_hex(&root) != checkpoint.root => problems.push(format!(
+                "checkpoint {line} (size {}): the first {} records no longer have its root: \
+                 records were changed, removed or reordered after it was made",
+                checkpoint.size, checkpoint.size
+            )),
+            Some(_) => {}
+        }
+    }
+    problems
+}
+
+/// The Merkle tree of a journal as its lines' hashes give it (not re-hashing the records: a
+/// proof carries the record, whose hash the verifier computes).
+pub fn tree_of(reader: &Reader) -> Result<Tree> {
+    let mut tree = Tree::new();
+    reader.scan(|number, line| {
+        let hash = line
+            .get(9..73)
+            .filter(|_| line.starts_with(b"{\"hash\":\""))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .with_context(|| format!("registry {}, line {number}: not a record", reader.code))?;
+        tree.push(leaf(hash));
+        Ok(())
+    })?;
+    Ok(tree)
+}
+
+/// Proof that a record is leaf `index` of the tree a checkpoint names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionProof {
+    pub registry: String,
+    /// The record's canonical text, exactly as hashed: the verifier hashes it itself.
+    pub record: String,
+    /// The record's place in the tree (`seq - 1`).
+    pub index: u64,
+    pub checkpoint: Checkpoint,
+    /// The audit path, leaf to root (hex).
+    pub path: Vec<String>,
+}
+
+/// Proof that the tree of checkpoint `new` extends the tree of checkpoint `old`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyProof {
+    pub registry: String,
+    pub old: Checkpoint,
+    pub new: Checkpoint,
+    pub path: Vec<String>,
+}
+
+/// Either proof, as `qujat verify --proof` reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "proof", rename_all = "kebab-case")]
+pub enum Proof {
+    Inclusion(InclusionProof),
+    Consistency(ConsistencyProof),
+}
+
+/// The inclusion proof of the record `found` (with its line's text, `record`) against the
+/// latest checkpoint of registry `reader`.
+pub fn prove_inclusion(reader: &Reader, seq: u64, record: &Record) -> Result<InclusionProof> {
+    let checkpoints = load(&reader.journal().dir)?;
+    let Some(checkpoint) = checkpoints.last() else {
+        bail!(
+            "registry {} has no checkpoint yet: the next batch makes one",
+            reader.code
+        );
+    };
+    ensure!(
+        seq <= checkpoint.size,
+        "record {seq} is newer than the last checkpoint (size {}): the next batch's checkpoint \
+         covers it",
+        checkpoint.size
+    );
+    let tree = tree_of(reader)?;
+    let root = tree
+        .root_at(checkpoint.size)
+        .map(|r| merkle::to_hex(&r))
+        .context("the journal is shorter than its last checkpoint: run `qujat registry check`")?;
+    ensure!(
+        root == checkpoint.root,
+        "the journal no longer has its last checkpoint's root: run `qujat registry check`"
+    );
+    let path = tree
+        .inclusion_proof(seq - 1, checkpoint.size)
+        .expect("seq is within the checkpoint");
+    Ok(InclusionProof {
+        registry: reader.code.clone(),
+        record: record.canonical(),
+        index: seq - 1,
+        checkpoint: checkpoint.clone(),
+        path: path.iter().map(merkle::to_hex).collect(),
+    })
+}
+
+/// The consistency proof from the checkpoint of size `old` to the latest checkpoint.
+pub fn prove_consistency(reader: &Reader, old: u64) -> Result<ConsistencyProof> {
+    let checkpoints = load(&reader.journal().dir)?;
+    let (Some(old), Some(new)) = (
+        checkpoints.iter().find(|c| c.size == old),
+        checkpoints.last(),
+    ) else {
+        bail!(
+            "registry {} has no checkpoint of size {old} (sizes: {})",
+            reader.code,
+            checkpoints
+                .iter()
+                .map(|c| c.size.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    let tree = tree_of(reader)?;
+    let problems = problems(&checkpoints, &tree);
+    ensure!(problems.is_empty(), "{}", problems.join("; "));
+    let path = tree
+        .consistency_proof(old.size, new.size)
+        .context("the old checkpoint must not be empty")?;
+    Ok(ConsistencyProof {
+        registry: reader.code.clone(),
+        old: old.clone(),
+        new: new.clone(),
+        path: path.iter().map(merkle::to_hex).collect(),
+    })
+}
+
+fn hashes(path: &[String]) -> Result<Vec<Hash>> {
+    path.iter()
+        .map(|h| merkle::from_hex(h).with_context(|| format!("{h:?} is not a SHA-256 in hex")))
+        .collect()
+}
+
+fn root_of(checkpoint: &Checkpoint) -> Result<Hash> {
+    merkle::from_hex(&checkpoint.root).context("the checkpoint's root is not a SHA-256 in hex")
+}
+
+/// Checks an inclusion proof offline; returns the record it proves.
+pub fn verify_inclusion(proof: &InclusionProof) -> Result<Record> {
+    let hash = sha256_hex(proof.record.as_bytes());
+    merkle::verify_inclusion(
+        &leaf(&hash),
+        proof.index,
+        proof.checkpoint.size,
+        &hashes(&proof.path)?,
+        &root_of(&proof.checkpoint)?,
+    )
+    .context("the record is not in the tree of the checkpoint (altered record or proof)")?;
+    let record: Record =
+        serde_json::from_str(&proof.record).context("the proven record is not a record")?;
+    ensure!(
+        record.seq == proof.index + 1,
+        "the record says it is record {}, the proof places it at {}",
+        record.seq,
+        proof.index + 1
+    );
+    Ok(record)
+}
+
+/// Checks a consistency proof offline.
+pub fn verify_consistency(proof: &ConsistencyProof) -> Result<()> {
+    merkle::verify_consistency(
+        proof.old.size,
+        proof.new.size,
+        &root_of(&proof.old)?,
+        &root_of(&proof.new)?,
+        &hashes(&proof.path)?,
+    )
+    .context("the new checkpoint's tree does not extend the old one's")
+}
