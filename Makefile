@@ -34,6 +34,13 @@ bench-registry:
 	$(CARGO) build --release --bins --examples
 	python3 -B bench/registry.py
 
+## The crash-safety harness at length: 50 SIGKILL trials, 16 cases of each torn-write test
+## (`make test` runs 10 and 3). A failure prints its seed and trial to reproduce it:
+## QUJAT_CRASH_SEED=… QUJAT_CRASH_TRIAL=n make crash
+CRASH_TRIALS ?= 50
+crash:
+	QUJAT_CRASH_TRIALS=$(CRASH_TRIALS) $(CARGO) test --test suite crash:: -- --nocapture --test-threads 1
+
 ## Lints as well (a second, check-only compile of the dependencies).
 ci: test lint
 

@@ -43,8 +43,8 @@ pub fn write_atomically_with<T>(
 }
 
 /// Writes `bytes` to `path` through a temporary file renamed into place, without waiting for the
-/// disk: a reader never sees a partial file, and [`sync_filesystem`] later makes a whole group of
-/// such files durable at once (a batch does this before the records naming them are written).
+/// disk: a reader never sees a partial file, and [`sync_files`] later makes a whole group of such
+/// files durable (a batch does this before the records naming them are written).
 pub fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -67,27 +67,51 @@ pub fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Makes everything written to the filesystem holding `dir` durable — file contents, new names
-/// and renames — in one call (`syncfs`), rather than one sync per file.
-pub fn sync_filesystem(dir: &Path) -> Result<()> {
-    let folder =
-        std::fs::File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: syncfs only reads the descriptor, which `folder` keeps open for the call.
-        if unsafe { libc::syncfs(folder.as_raw_fd()) } != 0 {
-            return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("cannot sync the filesystem of {}", dir.display()));
+/// Makes files written with [`write_replacing`] durable, contents and names: each file's data,
+/// then each folder holding them once. Only these files are waited for — not whatever else the
+/// machine is writing, as `syncfs` would.
+pub fn sync_files<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<()> {
+    let mut folders = std::collections::BTreeSet::new();
+    for path in paths {
+        std::fs::File::open(path)
+            .and_then(|file| file.sync_data())
+            .with_context(|| format!("cannot sync {}", path.display()))?;
+        if let Some(dir) = path.parent() {
+            folders.insert(dir.to_path_buf());
         }
-        Ok(())
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        // Without syncfs, sync the folder itself; file contents were synced by the caller.
-        folder
-            .sync_all()
-            .with_context(|| format!("cannot sync {}", dir.display()))
+    for dir in folders {
+        std::fs::File::open(&dir)
+            .and_then(|folder| folder.sync_all())
+            .with_context(|| format!("cannot sync {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Removes the temporary files (`.<name>.<pid>.tmp`) that processes no longer running left in
+/// `dir` — a write a crash interrupted. A live process's files are left alone (on systems
+/// without `/proc`, every process counts as live). Failures are ignored: this is tidying.
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(pid) = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .and_then(|n| n.rsplit_once('.'))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let running = pid == std::process::id()
+            || !Path::new("/proc/self").exists()
+            || Path::new(&format!("/proc/{pid}")).exists();
+        if !running {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

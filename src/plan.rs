@@ -121,6 +121,9 @@ pub struct Already {
     pub registry: String,
     pub number: String,
     pub issued: Date,
+    /// The record and number of the document it replaces, when the event marking that one
+    /// superseded is missing (lost with an interrupted commit): the batch appends it now.
+    pub lost_supersession: Option<(u64, String)>,
 }
 
 /// What planning decided.
@@ -263,12 +266,25 @@ pub fn plan(
             let writer = &writers[&spec.registry];
             if let Some(registered) = writer.registered(&key) {
                 if registered.case_hash == case_hash {
+                    let lost_supersession = spec
+                        .supersedes
+                        .as_ref()
+                        .and_then(|field| at_path(&case.view, field).as_str())
+                        .and_then(|number| {
+                            let holder = registered.holder.as_deref();
+                            superseded(writer, &case.service, &spec.kind, holder, number)
+                                .ok()
+                                .flatten()
+                                .filter(|earlier| earlier.seq < registered.seq)
+                                .map(|earlier| (earlier.seq, number.to_string()))
+                        });
                     plan.already.push(Already {
                         key,
                         origin: case.origin.clone(),
                         registry: spec.registry.clone(),
                         number: registered.number.clone(),
                         issued: registered.issued,
+                        lost_supersession,
                     });
                 } else {
                     problems.push(refuse(format!(

@@ -1,7 +1,7 @@
 //! Committing rendered documents, in groups: each PDF is written under its name (through a
-//! temporary file and a rename) and its record staged; then, for the whole group, the
-//! filesystem is synced — every PDF durable — and only then are the records appended and synced,
-//! one write per registry. A record never names a PDF a crash could lose; a crash before the
+//! temporary file and a rename) and its record staged; then, for the whole group, the PDFs and
+//! their folders are synced — every PDF durable — and only then are the records appended and
+//! synced, one write per registry. A record never names a PDF a crash could lose; a crash before the
 //! records are durable leaves PDFs without records, which the next run writes again, byte for
 //! byte, under the same numbers.
 
@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Result;
 
 use super::{BatchConfig, Report, Setup};
-use crate::fsio::{sync_filesystem, write_replacing};
+use crate::fsio::{sync_files, write_replacing};
 use crate::plan::Planned;
 use crate::problem::Problem;
 use crate::registry::{
@@ -57,7 +57,12 @@ impl<'a> Committer<'a> {
         if self.group.is_empty() {
             return Ok(());
         }
-        sync_filesystem(&self.config.out)?;
+        let paths: Vec<_> = self
+            .group
+            .iter()
+            .map(|(_, file, _)| self.config.out.join(file))
+            .collect();
+        sync_files(paths.iter().map(|p| p.as_path()))?;
         for writer in self.writers.values_mut() {
             writer.flush()?;
         }

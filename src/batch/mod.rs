@@ -25,8 +25,8 @@ use crate::catalogue::Catalogue;
 use crate::date::Date;
 use crate::plan::{self, Planned};
 use crate::problem::Problem;
-use crate::registry::Writer;
 use crate::registry::templates::{TemplateBundle, TemplateStore};
+use crate::registry::{Status, StatusEntry, Writer};
 use crate::render::{Engine, RenderError, Template};
 use crate::validate::{self, Validator};
 
@@ -189,8 +189,15 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
         })
         .collect();
     let mut writers = BTreeMap::new();
+    crate::fsio::remove_stale_temporaries(&config.out);
     for code in registries {
         let writer = Writer::open(&config.registry, code, config.wait)?;
+        // Holding the lock, no live writer has temporary files here: any are a crash's.
+        crate::fsio::remove_stale_temporaries(&config.out.join(code));
+        crate::fsio::remove_stale_temporaries(&crate::registry::registry_dir(
+            &config.registry,
+            code,
+        ));
         if let Some(recovery) = &writer.recovery {
             report.warn(format!(
                 "registry {code}: the last write was cut off (a crash?); removed {} bytes of an \
@@ -207,6 +214,27 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
         report.reject(origin, problems);
     }
     report.record_already(&plan.already);
+    for already in &plan.already {
+        let Some((target, number)) = &already.lost_supersession else {
+            continue;
+        };
+        let writer = writers
+            .get_mut(&already.registry)
+            .expect("registries were opened");
+        writer.stage_status(StatusEntry {
+            target: *target,
+            number: number.clone(),
+            status: Status::Superseded,
+            date: already.issued,
+            reason: format!("іс / дело {}", already.key.case_id),
+            by: Some(already.number.clone()),
+        })?;
+        report.warn(format!(
+            "registry {}: № {} replaces № {number}, but the event marking № {number} superseded \
+             was missing (lost with an interrupted run); it is appended now",
+            already.registry, already.number
+        ));
+    }
 
     // Keep every template version before any record names it.
     let store = TemplateStore::new(&config.registry);

@@ -97,7 +97,7 @@ fn log_line(done: u64, total: u64, elapsed: Duration) -> String {
     } else {
         0.0
     };
-    let percent = if total == 0 { 100 } else { done * 100 / total };
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
     let mut line = format!("qujat batch: {done}/{total} documents ({percent}%), {rate:.1}/s");
     if done < total && rate > 0.0 {
         let left = (total - done) as f64 / rate;

@@ -247,11 +247,10 @@ pub fn check(root: &Path, reader: &Reader, out: Option<&Path>) -> Result<Registr
         {
             result.problems.push(format!(
                 "the journal ends at record {}, but its last writer left {} records (head.json): \
-                 records {}–{} were removed",
+                 {} removed",
                 chain.len(),
                 head.seq,
-                chain.len() + 1,
-                head.seq
+                super::removed(chain.len() + 1, head.seq)
             ));
         }
     }

@@ -207,6 +207,15 @@ impl IndexSync {
     }
 }
 
+/// `record 7 was` or `records 7–9 were`.
+pub fn removed(first: u64, last: u64) -> String {
+    if first == last {
+        format!("record {first} was")
+    } else {
+        format!("records {first}–{last} were")
+    }
+}
+
 /// Where a registry's files live.
 pub fn registry_dir(root: &Path, code: &str) -> PathBuf {
     root.join(code)
@@ -221,7 +230,6 @@ impl Writer {
         let dir = registry_dir(root, code);
         let journal = Journal::new(&dir);
         let mut lock = journal.lock(wait)?;
-        let recovery = journal.recover(&mut lock)?;
         let head = journal.head()?;
         let damaged = || {
             format!(
@@ -272,19 +280,21 @@ impl Writer {
             && chain.len() < head.seq
         {
             bail!(
-                "{}: it ends at record {}, but its last writer left {} records (head.json): \
-                 records {}–{} were removed",
+                "{}: it ends at record {}, but its last writer left {} records (head.json): {} \
+                 removed",
                 damaged(),
                 chain.len(),
                 head.seq,
-                chain.len() + 1,
-                head.seq
+                removed(chain.len() + 1, head.seq)
             );
         }
         let checkpoints = checkpoint::load(&dir)?;
         if let Some(problem) = checkpoint::problems(&checkpoints, &tree).first() {
             bail!("{}: {problem}", damaged());
         }
+        // Only a journal found sound loses its incomplete last line: a refused one is left as
+        // it was, for whoever examines it.
+        let recovery = journal.recover(&mut lock)?;
         let checkpointed = checkpoints.last().map_or(0, |c| c.size);
         let index_file = index.finish()?;
         Ok(Writer {
