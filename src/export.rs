@@ -12,6 +12,7 @@ use std::io::Write;
 use anyhow::{Context, Result};
 
 use crate::date::Date;
+use crate::registry::brief::{self, OwnedLink};
 use crate::registry::read::Reader;
 use crate::registry::{Chain, ChainError, LineError, Status, parse_for_readers, split_line};
 use crate::verify::DocumentView;
@@ -118,6 +119,9 @@ pub fn export(reader: &Reader, filter: &Filter, excel: bool, out: impl Write) ->
         })
         .from_writer(out);
     csv.write_record(HEADERS)?;
+    let mut out = csv
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot write the extract: {}", e.error()))?;
     let mut chain = Chain::default();
     let mut rows = 0;
     let damaged = || {
@@ -127,28 +131,57 @@ pub fn export(reader: &Reader, filter: &Filter, excel: bool, out: impl Write) ->
             reader.path().display()
         )
     };
+    // Rows are formatted where records are read, in parallel; the writer only appends them.
+    let row_writer = || {
+        csv::WriterBuilder::new()
+            .delimiter(if excel { b';' } else { b',' })
+            .terminator(if excel {
+                csv::Terminator::CRLF
+            } else {
+                csv::Terminator::Any(b'\n')
+            })
+            .buffer_capacity(1024)
+            .from_writer(Vec::with_capacity(512))
+    };
+    let format = |view: &DocumentView| {
+        if !filter.accepts(view) {
+            return None;
+        }
+        let mut fields = row(view);
+        if excel {
+            for field in &mut fields {
+                if spoilt_as_number(field) {
+                    *field = format!("=\"{field}\"");
+                }
+            }
+        }
+        let mut csv = row_writer();
+        csv.write_record(&fields)
+            .expect("writing to memory cannot fail");
+        Some(csv.into_inner().expect("writing to memory cannot fail"))
+    };
     reader.journal().scan_parallel(
         |_, line| -> Result<_, LineError> {
             let (hash, body) = split_line(line)?;
-            let record = parse_for_readers(body)?;
-            let fields = record.document().and_then(|doc| {
-                let view = DocumentView::new(&reader.code, record.seq, doc, &statuses);
-                filter.accepts(&view).then(|| {
-                    let mut fields = row(&view);
-                    if excel {
-                        for field in &mut fields {
-                            if spoilt_as_number(field) {
-                                *field = format!("=\"{field}\"");
-                            }
-                        }
-                    }
-                    fields
-                })
-            });
-            Ok((hash.to_string(), record, fields))
+            let mut scratch = Vec::new();
+            let brief = brief::parse(body, &mut scratch)?;
+            let link = OwnedLink::of(&brief, hash);
+            if !brief.is_document() {
+                return Ok((link, None));
+            }
+            let bytes = match DocumentView::from_brief(&reader.code, &brief, &statuses) {
+                Some(view) => format(&view),
+                None => {
+                    // Written before records carried their holder: read it whole.
+                    let record = parse_for_readers(body)?;
+                    let doc = record.document().expect("a document record");
+                    format(&DocumentView::new(&reader.code, record.seq, doc, &statuses))
+                }
+            };
+            Ok((link, bytes))
         },
         |at, parsed| {
-            let (hash, record, fields) = parsed
+            let (link, bytes) = parsed
                 .map_err(|error| ChainError::Line {
                     line: at.number,
                     expected_seq: chain.len() + 1,
@@ -156,16 +189,16 @@ pub fn export(reader: &Reader, filter: &Filter, excel: bool, out: impl Write) ->
                 })
                 .with_context(damaged)?;
             chain
-                .push_record(at.number, &hash, &record)
+                .push_link(at.number, &link.hash, &link.link())
                 .with_context(damaged)?;
-            if let Some(fields) = fields {
-                csv.write_record(&fields)?;
+            if let Some(bytes) = bytes {
+                out.write_all(&bytes)?;
                 rows += 1;
             }
             Ok(())
         },
     )?;
-    csv.flush()?;
+    out.flush()?;
     Ok(rows)
 }
 

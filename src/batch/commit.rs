@@ -7,9 +7,11 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 
 use anyhow::Result;
 
+use super::report::Issued;
 use super::{BatchConfig, Report, Setup};
 use crate::fsio::{sync_files, write_replacing};
 use crate::plan::Planned;
@@ -27,8 +29,9 @@ pub(super) struct Committer<'a> {
     /// Per (registry, counter): how many planned numbers were not used because their document
     /// could not be issued, so later ones move down to keep every counter gapless.
     shifts: HashMap<(String, String), u64>,
-    /// The documents of the group being committed: reported once their records are durable.
-    group: Vec<(Planned, String, String)>,
+    /// The documents of the group being committed (their PDFs, and what the report says of
+    /// them once their records are durable).
+    group: Vec<(PathBuf, Issued)>,
 }
 
 /// How many documents are committed together (one filesystem sync, one journal sync): a crash
@@ -57,17 +60,12 @@ impl<'a> Committer<'a> {
         if self.group.is_empty() {
             return Ok(());
         }
-        let paths: Vec<_> = self
-            .group
-            .iter()
-            .map(|(_, file, _)| self.config.out.join(file))
-            .collect();
-        sync_files(paths.iter().map(|p| p.as_path()))?;
+        sync_files(self.group.iter().map(|(path, _)| path.as_path()))?;
         for writer in self.writers.values_mut() {
             writer.flush()?;
         }
-        for (planned, file, sha256) in self.group.drain(..) {
-            self.report.issued(&planned, &file, &sha256);
+        for (_, issued) in self.group.drain(..) {
+            self.report.issued(issued);
         }
         Ok(())
     }
@@ -114,7 +112,8 @@ impl<'a> Committer<'a> {
 
         let sha256 = sha256_hex(&pdf);
         let file = planned.file();
-        write_replacing(&self.config.out.join(&file), &pdf)?;
+        let path = self.config.out.join(&file);
+        write_replacing(&path, &pdf)?;
 
         let writer = self
             .writers
@@ -158,7 +157,8 @@ impl<'a> Committer<'a> {
         if let Some(number) = &planned.supersedes {
             self.supersede(&planned, number)?;
         }
-        self.group.push((planned.into_owned(), file, sha256));
+        self.group
+            .push((path, Issued::of(&planned, &file, &sha256)));
         if self.group.len() >= GROUP {
             self.flush()?;
         }

@@ -169,6 +169,8 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
                 .map_err(|problems| (raw.origin(), problems))
         })
         .collect();
+    // The parsed files are done with: keep memory for what comes.
+    drop(read.cases);
     report.summary.cases = checked.len();
     let mut valid = Vec::new();
     for result in checked {

@@ -193,13 +193,21 @@ impl Report {
         self.summary.overdue = self.overdue.len();
     }
 
-    pub(super) fn issued(&mut self, planned: &Planned, file: &str, sha256: &str) {
-        if planned.outcome == REFUSED {
+    /// Counts and lists a document whose record is durable.
+    pub(super) fn issued(&mut self, issued: Issued) {
+        if issued.outcome == REFUSED {
             self.summary.refused += 1;
         } else {
             self.summary.issued += 1;
         }
-        self.documents.push(Issued {
+        self.documents.push(issued);
+    }
+}
+
+impl Issued {
+    /// The report's entry for `planned`, written to `file` with SHA-256 `sha256`.
+    pub(super) fn of(planned: &Planned, file: &str, sha256: &str) -> Issued {
+        Issued {
             service: planned.key.service.clone(),
             case_id: planned.key.case_id.clone(),
             document: planned.key.document.clone(),
@@ -211,9 +219,11 @@ impl Report {
             file: file.to_string(),
             sha256: sha256.to_string(),
             origin: planned.origin.clone(),
-        });
+        }
     }
+}
 
+impl Report {
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("reports always serialise") + "\n"

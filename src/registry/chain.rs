@@ -7,6 +7,27 @@ use std::collections::BTreeMap;
 use super::journal::Line;
 use super::record::{Entry, GENESIS, LineError, Record, Status, parse_line};
 
+/// What the chain checks of a record: its place, its link, and the numbers it takes or the
+/// status it changes.
+#[derive(Debug, Clone)]
+pub struct Link<'a> {
+    pub seq: u64,
+    pub prev: &'a str,
+    pub entry: LinkEntry<'a>,
+}
+
+#[derive(Debug, Clone)]
+pub enum LinkEntry<'a> {
+    /// The numbers a document takes: (sequence, position), its own first.
+    Document {
+        numbers: Vec<(&'a str, u64)>,
+    },
+    Status {
+        target: u64,
+        status: Status,
+    },
+}
+
 /// The state of a chain after the records pushed so far.
 #[derive(Debug, Clone)]
 pub struct Chain {
@@ -104,35 +125,59 @@ impl Chain {
         hash: &str,
         record: &Record,
     ) -> Result<(), ChainError> {
+        let entry = match &record.entry {
+            Entry::Document(doc) => LinkEntry::Document {
+                numbers: std::iter::once((doc.sequence.as_str(), doc.n))
+                    .chain(doc.items.iter().map(|i| (i.sequence.as_str(), i.n)))
+                    .collect(),
+            },
+            Entry::Status(event) => LinkEntry::Status {
+                target: event.target,
+                status: event.status,
+            },
+        };
+        self.push_link(
+            line,
+            hash,
+            &Link {
+                seq: record.seq,
+                prev: &record.prev,
+                entry,
+            },
+        )
+    }
+
+    /// Checks that the record `link` describes, read from journal line `line` with hash `hash`
+    /// (already checked against its bytes), is the sound next record, and if so adds it.
+    /// Nothing changes when it is not.
+    pub fn push_link(&mut self, line: u64, hash: &str, link: &Link<'_>) -> Result<(), ChainError> {
         let expected_seq = self.len + 1;
-        if record.seq != expected_seq {
+        if link.seq != expected_seq {
             return Err(ChainError::Seq {
                 line,
                 expected: expected_seq,
-                found: record.seq,
+                found: link.seq,
             });
         }
-        if record.prev != self.last_hash {
+        if link.prev != self.last_hash {
             return Err(ChainError::Prev {
                 line,
-                seq: record.seq,
+                seq: link.seq,
             });
         }
-        let doc = match &record.entry {
-            Entry::Document(doc) => doc,
-            Entry::Status(event) => {
-                self.change_status(line, record.seq, event.target, event.status)?;
+        let numbers = match &link.entry {
+            LinkEntry::Document { numbers } => numbers,
+            LinkEntry::Status { target, status } => {
+                self.change_status(line, link.seq, *target, *status)?;
                 self.statuses.push(None);
-                self.len = record.seq;
+                self.len = link.seq;
                 self.last_hash = hash.to_string();
                 return Ok(());
             }
         };
-        let numbers = std::iter::once((&doc.sequence, doc.n))
-            .chain(doc.items.iter().map(|item| (&item.sequence, item.n)));
         // Check every number before taking any, so a refused record changes nothing.
-        let mut taken: Vec<(&String, u64)> = Vec::with_capacity(1 + doc.items.len());
-        for (sequence, n) in numbers {
+        let mut taken: Vec<(&str, u64)> = Vec::with_capacity(numbers.len());
+        for &(sequence, n) in numbers {
             let tail = taken
                 .iter()
                 .rev()
@@ -143,8 +188,8 @@ impl Chain {
             if n != tail + 1 {
                 return Err(ChainError::Gap {
                     line,
-                    seq: record.seq,
-                    sequence: sequence.clone(),
+                    seq: link.seq,
+                    sequence: sequence.to_string(),
                     tail,
                     found: n,
                 });
@@ -155,12 +200,12 @@ impl Chain {
             match self.tails.get_mut(sequence) {
                 Some(tail) => *tail = n,
                 None => {
-                    self.tails.insert(sequence.clone(), n);
+                    self.tails.insert(sequence.to_string(), n);
                 }
             }
         }
         self.statuses.push(Some(Status::Active));
-        self.len = record.seq;
+        self.len = link.seq;
         self.last_hash = hash.to_string();
         Ok(())
     }

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use super::brief::{self, OwnedLink};
 use super::chain::{Chain, ChainError};
 use super::index;
 use super::read::Reader;
-use super::record::{DocumentEntry, LineError, parse_brief, sha256_hex, split_line};
+use super::record::{LineError, sha256_hex, split_line};
 use super::templates::TemplateStore;
 
 /// Stops reading a journal at its first broken record (the problem is already noted).
@@ -30,21 +31,26 @@ impl fmt::Display for Stopped {
 
 impl std::error::Error for Stopped {}
 
-/// Whether the PDF of document record `seq` under the output folder matches the record.
-fn compare_pdf(out: &Path, seq: u64, doc: &DocumentEntry) -> Result<(), String> {
-    let path = out.join(&doc.pdf.file);
+/// Whether the PDF `file` (under the output folder) of document record `seq` has the SHA-256
+/// the record names.
+fn compare_pdf(
+    out: &Path,
+    seq: u64,
+    document: &str,
+    number: &str,
+    file: &str,
+    sha256: &str,
+) -> Result<(), String> {
+    let path = out.join(file);
     match std::fs::read(&path) {
-        Ok(bytes) if sha256_hex(&bytes) == doc.pdf.sha256 => Ok(()),
+        Ok(bytes) if sha256_hex(&bytes) == sha256 => Ok(()),
         Ok(_) => Err(format!(
-            "record {seq} ({} № {}): {} does not match the record's SHA-256 (altered, or replaced)",
-            doc.document,
-            doc.number,
+            "record {seq} ({document} № {number}): {} does not match the record's SHA-256 \
+             (altered, or replaced)",
             path.display()
         )),
         Err(err) => Err(format!(
-            "record {seq} ({} № {}): {}: {err}",
-            doc.document,
-            doc.number,
+            "record {seq} ({document} № {number}): {}: {err}",
             path.display()
         )),
     }
@@ -134,28 +140,40 @@ pub fn check(root: &Path, reader: &Reader, out: Option<&Path>) -> Result<Registr
     let mut broken = false;
     let mut tree = super::merkle::Tree::new();
     let scanned = reader.journal().scan_parallel(
-        |at, line| {
+        |at, line| -> Result<_, LineError> {
             let (hash, body) = split_line(line)?;
-            let record = parse_brief(body)?;
-            let pdf = match (out, record.document()) {
-                (Some(out), Some(doc)) => Some(compare_pdf(out, record.seq, doc)),
+            let mut scratch = Vec::new();
+            let brief = brief::parse(body, &mut scratch)?;
+            let pdf = match (out, &brief.pdf) {
+                (Some(out), Some(pdf)) if brief.is_document() => Some(compare_pdf(
+                    out,
+                    brief.seq,
+                    brief.document.as_deref().unwrap_or_default(),
+                    brief.number(),
+                    &pdf.file,
+                    &pdf.sha256,
+                )),
                 _ => None,
             };
-            let index_line = index::line(&record, at.offset, at.len);
-            Ok((hash.to_string(), record, pdf, index_line))
+            Ok((
+                OwnedLink::of(&brief, hash),
+                brief.template.as_deref().map(str::to_string),
+                pdf,
+                index::brief_line(&brief, at.offset, at.len),
+            ))
         },
-        |at, parsed: Result<_, LineError>| {
+        |at, parsed| {
             let pushed = parsed
                 .map_err(|error| ChainError::Line {
                     line: at.number,
                     expected_seq: chain.len() + 1,
                     error,
                 })
-                .and_then(|(hash, record, pdf, index_line)| {
-                    chain.push_record(at.number, &hash, &record)?;
-                    Ok((hash, record, pdf, index_line))
+                .and_then(|seen| {
+                    chain.push_link(at.number, &seen.0.hash, &seen.0.link())?;
+                    Ok(seen)
                 });
-            let (hash, record, pdf, index_line) = match pushed {
+            let (link, template, pdf, index_line) = match pushed {
                 Ok(pushed) => pushed,
                 Err(err) => {
                     result.problems.push(err.to_string());
@@ -164,15 +182,15 @@ pub fn check(root: &Path, reader: &Reader, out: Option<&Path>) -> Result<Registr
                 }
             };
             result.records += 1;
-            tree.push(super::checkpoint::leaf(&hash));
+            tree.push(super::checkpoint::leaf(&link.hash));
             if let Some(head) = &head
-                && head.seq == record.seq
-                && head.hash != hash
+                && head.seq == link.seq
+                && head.hash != link.hash
             {
                 result.problems.push(format!(
                     "line {} (record {}): not the record the last writer left (head.json names \
                      another hash): records were replaced",
-                    at.number, record.seq
+                    at.number, link.seq
                 ));
             }
             if index_note.is_none() {
@@ -180,18 +198,15 @@ pub fn check(root: &Path, reader: &Reader, out: Option<&Path>) -> Result<Registr
                 if index.get(indexed..indexed + expected.len()) == Some(expected) {
                     indexed += expected.len();
                 } else {
-                    index_note = Some(record.seq);
+                    index_note = Some(link.seq);
                 }
             }
-            let Some(doc) = record.document() else {
+            let Some(template) = template.filter(|_| link.status.is_none()) else {
                 result.events += 1;
                 return Ok(());
             };
             result.documents += 1;
-            versions
-                .entry(doc.template.clone())
-                .or_default()
-                .push(record.seq);
+            versions.entry(template).or_default().push(link.seq);
             if let Some(pdf) = pdf {
                 result.files += 1;
                 if let Err(problem) = pdf {

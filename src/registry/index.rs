@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::record::{Entry, Record};
+use super::record::{Entry, Record, Status};
 
 /// The index file of the registry folder `dir`.
 pub fn path(dir: &Path) -> PathBuf {
@@ -48,18 +48,32 @@ impl Place {
 
 /// The index line of `record`, stored at `offset` with `len` bytes (newline included at the end).
 pub fn line(record: &Record, offset: u64, len: u64) -> String {
-    let seq = record.seq;
     match &record.entry {
         Entry::Document(doc) => {
-            let pdf = doc.pdf.sha256.get(..PDF_PREFIX).unwrap_or(&doc.pdf.sha256);
-            format!("{seq}\t{offset}\t{len}\td\t{}\t{pdf}\n", doc.number)
+            document_line(record.seq, offset, len, &doc.number, &doc.pdf.sha256)
         }
-        Entry::Status(event) => {
-            format!(
-                "{seq}\t{offset}\t{len}\ts\t{}\t{}\n",
-                event.target, event.status
-            )
+        Entry::Status(event) => status_line(record.seq, offset, len, event.target, event.status),
+    }
+}
+
+/// The index line of a document record.
+pub fn document_line(seq: u64, offset: u64, len: u64, number: &str, pdf_sha256: &str) -> String {
+    let pdf = pdf_sha256.get(..PDF_PREFIX).unwrap_or(pdf_sha256);
+    format!("{seq}\t{offset}\t{len}\td\t{number}\t{pdf}\n")
+}
+
+/// The index line of a status event.
+pub fn status_line(seq: u64, offset: u64, len: u64, target: u64, status: Status) -> String {
+    format!("{seq}\t{offset}\t{len}\ts\t{target}\t{status}\n")
+}
+
+/// The index line of a record read briefly.
+pub fn brief_line(brief: &super::brief::Brief<'_>, offset: u64, len: u64) -> String {
+    match (brief.target, brief.status) {
+        (Some(target), Some(status)) if !brief.is_document() => {
+            status_line(brief.seq, offset, len, target, status)
         }
+        _ => document_line(brief.seq, offset, len, brief.number(), brief.pdf_sha256()),
     }
 }
 

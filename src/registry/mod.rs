@@ -2,6 +2,7 @@
 //! the registry folder (`registry/<code>/journal.jsonl`), with the template versions their
 //! records name kept beside them (`registry/templates/<hash>.json`).
 
+pub mod brief;
 mod chain;
 pub mod check;
 pub mod checkpoint;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-pub use chain::{Chain, ChainError};
+pub use chain::{Chain, ChainError, Link, LinkEntry};
 pub use journal::{At, Head, Journal, Line, Lines, Recovery, WriterLock};
 pub use record::{
     DocumentEntry, Entry, GENESIS, Holder, ItemNumber, LineError, PdfEntry, Record, Status,

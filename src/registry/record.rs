@@ -346,7 +346,7 @@ pub fn split_line(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
 /// before the last `,"document":"`. Keys are sorted, so `data` follows `case_hash`, `case_id` and
 /// `content` (strings, in which `"` is always escaped) and is followed by `document`, whose
 /// string value no key inside `data` can imitate after it.
-fn data_span(body: &[u8]) -> Option<(usize, usize)> {
+pub(super) fn data_span(body: &[u8]) -> Option<(usize, usize)> {
     const DATA: &[u8] = b",\"data\":";
     const DOCUMENT: &[u8] = b",\"document\":\"";
     let start = memchr::memmem::find(body, DATA)? + DATA.len();
