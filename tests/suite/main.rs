@@ -1,6 +1,7 @@
 //! qujat's integration tests: the real binary run on temporary projects.
 
 mod batch;
+mod concurrency;
 mod crash;
 mod hostile;
 mod officer;
