@@ -13,7 +13,10 @@ use serde_json::{Value as Json, json};
 use crate::catalogue::{Catalogue, DocumentSpec, money_view};
 use crate::date::Date;
 use crate::problem::{Origin, Problem};
-use crate::registry::{ItemNumber, Key, Registered, Status, Writer, hash_json};
+use crate::registry::{
+    Holder, ItemNumber, Key, Registered, Status, Words, Writer, canonical, hash_json, holder_of,
+    sha256_hex, title_of,
+};
 use crate::render::PdfMeta;
 use crate::validate::{ValidCase, at_path, date_view};
 
@@ -42,9 +45,13 @@ pub struct Planned {
     pub case_hash: String,
     /// The template's path (its version is looked up from it).
     pub template: String,
-    /// What the template shows; `document.number` and `document.items` are kept in step with
-    /// the numbers.
-    pub data: Json,
+    /// What the template shows, as canonical JSON text — the bytes the template reads and the
+    /// record keeps (compact: a batch holds every planned document); `document.number` and
+    /// `document.items` are kept in step with the numbers.
+    data: Box<str>,
+    /// Who the document is issued to, and its title (from the data).
+    pub holder: Holder,
+    pub title: Words,
     /// The code that fills `{code}` in the number format.
     code: String,
 }
@@ -70,12 +77,22 @@ impl Planned {
         }
     }
 
+    /// What the template shows, as canonical JSON.
+    pub fn data(&self) -> &str {
+        &self.data
+    }
+
+    /// The hash of the registered content: SHA-256 of the canonical data.
+    pub fn content(&self) -> String {
+        sha256_hex(self.data.as_bytes())
+    }
+
     /// The payload of the document's QR code under the verification address `prefix`.
     pub fn qr(&self, prefix: &str) -> String {
         crate::qr::Payload {
             registry: self.registry.clone(),
             number: self.number.clone(),
-            content: hash_json(&self.data),
+            content: self.content(),
         }
         .text(prefix)
     }
@@ -92,6 +109,14 @@ impl Planned {
     /// Moves the document to position `n` of its counter and its items to positions from
     /// `first_item` on (after an earlier document could not be issued), renumbering them.
     pub fn renumber(&mut self, n: u64, first_item: u64, catalogue: &Catalogue) {
+        self.set_numbers(n, first_item, catalogue);
+        let mut data: Json = serde_json::from_str(&self.data).expect("planned data is JSON");
+        self.number_data(&mut data);
+        self.data = canonical(&data).into();
+    }
+
+    /// Gives the document position `n` and its items positions from `first_item` on.
+    fn set_numbers(&mut self, n: u64, first_item: u64, catalogue: &Catalogue) {
         let registry = &catalogue.registries[&self.registry];
         let year = self.issued.year();
         self.n = n;
@@ -104,8 +129,12 @@ impl Planned {
                 .format
                 .format(item.n, year, "");
         }
-        self.data["document"]["number"] = json!(self.number);
-        self.data["document"]["items"] = self
+    }
+
+    /// Writes the document's numbers into its data.
+    fn number_data(&self, data: &mut Json) {
+        data["document"]["number"] = json!(self.number);
+        data["document"]["items"] = self
             .items
             .iter()
             .map(|item| json!({ "n": item.n, "number": item.number }))
@@ -400,10 +429,17 @@ pub fn plan(
                 issued: case.decision_date,
                 case_hash: case_hash.clone(),
                 template: spec.template.clone(),
-                data: document_data(catalogue, &case, spec),
+                data: Box::default(),
+                holder: holder_of(&Json::Null),
+                title: title_of(&Json::Null),
                 code,
             };
-            planned.renumber(n, first_item, catalogue);
+            planned.set_numbers(n, first_item, catalogue);
+            let mut data = document_data(catalogue, &case, spec);
+            planned.number_data(&mut data);
+            planned.holder = holder_of(&data);
+            planned.title = title_of(&data);
+            planned.data = canonical(&data).into();
             plan.documents.push(planned);
         }
     }

@@ -17,7 +17,7 @@ use crate::fsio::{sync_files, write_replacing};
 use crate::plan::Planned;
 use crate::problem::Problem;
 use crate::registry::{
-    DocumentEntry, Entry, PdfEntry, Record, Status, StatusEntry, Writer, hash_json, sha256_hex,
+    DocumentEntry, Entry, PdfEntry, Record, Status, StatusEntry, Writer, sha256_hex,
 };
 use crate::render::{ENGINE, RenderError};
 
@@ -136,8 +136,8 @@ impl<'a> Committer<'a> {
                 once: planned.once.clone(),
                 issued: planned.issued,
                 case_hash: planned.case_hash.clone(),
-                content: hash_json(&planned.data),
-                data: planned.data.clone(),
+                content: planned.content(),
+                data: serde_json::Value::Null,
                 template: template.version.clone(),
                 fonts: self.setup.engine.fonts.hash.clone(),
                 engine: ENGINE.to_string(),
@@ -149,11 +149,11 @@ impl<'a> Committer<'a> {
                     creator: meta.creator,
                 },
                 qr: planned.qr(&self.config.verify_url),
-                holder: Some(crate::registry::holder_of(&planned.data)),
-                title: Some(crate::registry::title_of(&planned.data)),
+                holder: Some(planned.holder.clone()),
+                title: Some(planned.title.clone()),
             }),
         };
-        writer.stage(&record)?;
+        writer.stage_with_data(&record, planned.data())?;
         if let Some(number) = &planned.supersedes {
             self.supersede(&planned, number)?;
         }
@@ -174,7 +174,7 @@ impl<'a> Committer<'a> {
             .get_mut(&planned.registry)
             .expect("registries were opened");
         let case = &planned.key.case_id;
-        let holder = crate::registry::holder_id(&planned.data);
+        let holder = Some(planned.holder.id.clone()).filter(|id| !id.is_empty());
         let key = &planned.key;
         let earlier = match crate::plan::superseded(
             writer,

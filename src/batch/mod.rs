@@ -97,7 +97,7 @@ impl Setup {
     /// a panic inside the engine into an error.
     pub fn render(&self, planned: &Planned, config: &BatchConfig) -> Result<Vec<u8>, RenderError> {
         let (_, template) = &self.templates[&planned.template];
-        let data = crate::registry::canonical(&planned.data);
+        let data = planned.data();
         let meta = planned.pdf_meta(&config.creator);
         let qr = crate::qr::svg(&planned.qr(&config.verify_url))
             .map_err(|err| RenderError(format!("{err:#}")))?;

@@ -24,7 +24,7 @@ pub use journal::{At, Head, Journal, Line, Lines, Recovery, WriterLock};
 pub use record::{
     DocumentEntry, Entry, GENESIS, Holder, ItemNumber, LineError, PdfEntry, Record, Status,
     StatusEntry, Words, canonical, hash_json, holder_of, parse_brief, parse_line, sha256_hex,
-    split_line, title_of, to_line,
+    split_line, title_of, to_line, to_line_with_data,
 };
 
 /// What identifies a document: it is registered at most once.
@@ -391,6 +391,17 @@ impl Writer {
     /// is staged.
     pub fn stage(&mut self, record: &Record) -> Result<()> {
         let (line, hash) = to_line(record);
+        self.stage_line(record, line, hash)
+    }
+
+    /// Like [`stage`](Self::stage), for a document whose data is given as canonical JSON text
+    /// (and left `null` in `record`).
+    pub fn stage_with_data(&mut self, record: &Record, data: &str) -> Result<()> {
+        let (line, hash) = to_line_with_data(record, data);
+        self.stage_line(record, line, hash)
+    }
+
+    fn stage_line(&mut self, record: &Record, line: String, hash: String) -> Result<()> {
         self.chain
             .push_record(self.chain.len() + 1, &hash, record)
             .context("refusing to append a record that breaks the chain")?;

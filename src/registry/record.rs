@@ -302,6 +302,20 @@ pub fn to_line(record: &Record) -> (String, String) {
     (format!("{{\"hash\":\"{hash}\",\"record\":{body}}}\n"), hash)
 }
 
+/// Like [`to_line`], for a record whose `data` is given as canonical JSON text (and is `null`
+/// in `record`): the text is put in `data`'s place, so the data is not serialised again.
+pub fn to_line_with_data(record: &Record, data: &str) -> (String, String) {
+    let with_null = record.canonical();
+    let body = match data_span(with_null.as_bytes()) {
+        Some((start, end)) if &with_null[start..end] == "null" => {
+            format!("{}{data}{}", &with_null[..start], &with_null[end..])
+        }
+        _ => with_null,
+    };
+    let hash = sha256_hex(body.as_bytes());
+    (format!("{{\"hash\":\"{hash}\",\"record\":{body}}}\n"), hash)
+}
+
 /// Why a journal line is not a well-formed record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LineError {
@@ -420,6 +434,21 @@ pub(crate) mod tests {
                 title: None,
             }),
         }
+    }
+
+    #[test]
+    fn a_line_made_with_data_text_is_the_line_of_the_record_with_that_data() {
+        let full = sample(4, GENESIS);
+        let Entry::Document(doc) = &full.entry else {
+            unreachable!()
+        };
+        let text = canonical(&doc.data);
+        let mut without = full.clone();
+        let Entry::Document(doc) = &mut without.entry else {
+            unreachable!()
+        };
+        doc.data = Json::Null;
+        assert_eq!(to_line_with_data(&without, &text), to_line(&full));
     }
 
     #[test]
