@@ -67,7 +67,7 @@ fn a_second_batch_is_refused_or_waits_and_records_never_interleave() {
     second.expect_stderr("--wait");
 
     // Waiting: it runs after the first one, and finds everything already registered.
-    let mut waiting = start_batch(&project, &["--wait", "300"]);
+    let waiting = start_batch(&project, &["--wait", "300"]);
     assert!(first.wait().unwrap().code().unwrap() <= 1);
     let waited = waiting.wait_with_output().unwrap();
     assert!(
@@ -135,5 +135,6 @@ fn readers_during_a_batch_see_a_growing_sound_prefix() {
     assert!(batch.wait().unwrap().code().unwrap() <= 1);
     assert!(checks > 0, "no reader ran during the batch");
     let last = project.qujat(&["export", "--registry", "media"]);
-    assert!(last.stdout.lines().count() - 1 >= *rows_seen.last().unwrap());
+    let rows = last.stdout.lines().count() - 1;
+    assert!(rows >= *rows_seen.last().unwrap());
 }
