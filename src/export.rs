@@ -104,7 +104,12 @@ fn spoilt_as_number(field: &str) -> bool {
 /// verified as it is read (hashes, links, numbers): an extract of a damaged registry fails,
 /// naming the record. Records are read in parallel without their data (the holder and title
 /// they carry are enough), and rows are written in journal order as they come.
-pub fn export(reader: &Reader, filter: &Filter, excel: bool, out: impl Write) -> Result<u64> {
+pub fn export(
+    reader: &Reader,
+    filter: &Filter,
+    excel: bool,
+    out: impl Write + Send,
+) -> Result<u64> {
     let statuses = reader.statuses()?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
     if excel {

@@ -370,7 +370,7 @@ pub fn run_export(config: &Config, args: ExportArgs) -> Result<i32> {
     }
     let reader = Reader::open(&root, &args.registry)?;
     let rows = match &args.out {
-        None => export::export(&reader, &filter, args.excel, std::io::stdout().lock())?,
+        None => export::export(&reader, &filter, args.excel, std::io::stdout())?,
         Some(path) => crate::fsio::write_atomically_with(path, |file| {
             export::export(&reader, &filter, args.excel, file)
         })?,

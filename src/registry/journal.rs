@@ -269,13 +269,14 @@ const BLOCK: usize = 16 << 20;
 impl Journal {
     /// Reads every whole line, computing `map` on the lines in parallel (on rayon's pool: this
     /// is for checking and extracting, never rendering) and handing each result to `consume` in
-    /// journal order on the calling thread. The next block is read while one is mapped, so a
-    /// journal of gigabytes costs about its hashing divided by the cores. Returns the length of
-    /// an incomplete last line (0 if none), which is not passed.
+    /// journal order. Three things overlap: reading a block, mapping the block before it, and
+    /// consuming the results of the block before that — so a journal of gigabytes costs about
+    /// its hashing divided by the cores. Returns the length of an incomplete last line (0 if
+    /// none), which is not passed.
     pub fn scan_parallel<T: Send>(
         &self,
         map: impl Fn(At, &[u8]) -> T + Sync,
-        mut consume: impl FnMut(At, T) -> Result<()>,
+        mut consume: impl FnMut(At, T) -> Result<()> + Send,
     ) -> Result<u64> {
         use rayon::prelude::*;
         let path = self.path();
@@ -295,6 +296,8 @@ impl Journal {
         };
         let (mut block, mut eof) = read_block(&mut file, &[])?;
         let (mut number, mut offset) = (0u64, 0u64);
+        // The places and results of the block mapped last, waiting to be consumed.
+        let mut pending: Option<(Vec<At>, Vec<T>)> = None;
         loop {
             let whole = memchr::memrchr(b'\n', &block).map_or(0, |i| i + 1);
             let (lines, rest) = block.split_at(whole);
@@ -318,19 +321,38 @@ impl Journal {
                     })
                     .collect()
             };
-            let (next, results) = if eof {
-                (None, map_all())
-            } else {
-                let (next, results) = rayon::join(|| read_block(&mut file, rest), map_all);
-                (Some(next?), results)
+            let consume_pending = || -> Result<()> {
+                if let Some((places, results)) = pending.take() {
+                    for (at, result) in places.into_iter().zip(results) {
+                        consume(at, result)?;
+                    }
+                }
+                Ok(())
             };
-            for (at, result) in places.iter().zip(results) {
-                consume(*at, result)?;
-            }
+            let work = || {
+                if eof {
+                    (None, map_all())
+                } else {
+                    let (next, results) = rayon::join(|| read_block(&mut file, rest), map_all);
+                    (Some(next), results)
+                }
+            };
+            let (consumed, (next, results)) = rayon::join(consume_pending, work);
+            consumed?;
+            pending = Some((places, results));
             offset += whole as u64;
             match next {
-                None => return Ok(rest.len() as u64),
-                Some((next, next_eof)) => {
+                None => {
+                    let torn = rest.len() as u64;
+                    if let Some((places, results)) = pending.take() {
+                        for (at, result) in places.into_iter().zip(results) {
+                            consume(at, result)?;
+                        }
+                    }
+                    return Ok(torn);
+                }
+                Some(next) => {
+                    let (next, next_eof) = next?;
                     block = next;
                     eof = next_eof;
                 }
