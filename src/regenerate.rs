@@ -124,6 +124,13 @@ pub fn regenerate(
     let sha256 = sha256_hex(&pdf);
     result.path = Some(path.to_path_buf());
     if sha256 != doc.pdf.sha256 {
+        if doc.data["synthetic"] == serde_json::Value::Bool(true) {
+            changes.push(
+                "it is a synthetic record (made by examples/fill_registry.rs for benchmarks): \
+                 its PDF hash was made up, no PDF was ever issued"
+                    .to_string(),
+            );
+        }
         if changes.is_empty() {
             changes.push(
                 "the same data, template version, fonts and engine gave different bytes: this \

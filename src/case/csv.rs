@@ -10,6 +10,10 @@ use std::sync::Arc;
 use super::{LineCursor, Node, RawCase, Value};
 use crate::problem::{Origin, Pos, Problem};
 
+/// How many parts a column's field path may have: the catalogue's deepest field has four; a
+/// deeper path is an error, not a reason to recurse without bound.
+const MAX_DEPTH: usize = 8;
+
 pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>) {
     let origin = |pos: Option<Pos>| Origin {
         file: file.to_path_buf(),
@@ -45,7 +49,19 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
         let header = header.trim();
         let path: Vec<&str> = header.split('.').map(str::trim).collect();
         let column = i + 1;
-        if header.is_empty() || path.iter().any(|s| s.is_empty()) {
+        if path.len() > MAX_DEPTH {
+            header_problems.push(
+                Problem::new(
+                    origin(Some(Pos::Row(1))),
+                    format!(
+                        "column {column}: a field path of {} parts; case fields are at most \
+                         {MAX_DEPTH} deep",
+                        path.len()
+                    ),
+                )
+                .field(header.chars().take(60).collect::<String>()),
+            );
+        } else if header.is_empty() || path.iter().any(|s| s.is_empty()) {
             header_problems.push(Problem::new(
                 origin(Some(Pos::Row(1))),
                 format!("column {column}: {header:?} is not a field path like applicant.name.kk"),
@@ -219,6 +235,28 @@ mod tests {
             "{}",
             problems[0].message
         );
+    }
+
+    #[test]
+    fn a_field_path_too_deep_is_refused_not_recursed_into() {
+        // Found by fuzzing (tests/corpus/fuzz/case_csv-deep-path-stack-overflow): a path of
+        // thousands of parts overflowed the stack.
+        let deep = vec!["a"; 20_000].join(".");
+        let (cases, problems) = parse(&format!("id,{deep}\nX-1,v\n"));
+        assert!(cases.is_empty());
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].message.contains("20000 parts"),
+            "{}",
+            problems[0].message
+        );
+        let corpus = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/corpus/fuzz/case_csv-deep-path-stack-overflow"),
+        )
+        .unwrap();
+        let (_, problems) = parse(&String::from_utf8_lossy(&corpus));
+        assert!(!problems.is_empty());
     }
 
     #[test]

@@ -126,7 +126,8 @@ pub enum RegistryCommand {
     /// Verify every record of the registries and name the first broken one
     #[command(after_help = "Examples:\n  \
         qujat registry check\n  \
-        qujat registry check --registry media --files\n\n\
+        qujat registry check --registry media --files\n  \
+        qujat registry check --full\n\n\
         Checks each record's hash, place and link to the one before (an edited, deleted, \
         inserted or moved record is named), gapless numbers, status changes, that the journal \
         was not cut back (head.json), an incomplete last record, and that every template \
@@ -169,6 +170,10 @@ pub struct CheckArgs {
     /// Also check that every document's PDF in the output folder matches its record
     #[arg(long)]
     pub files: bool,
+    /// Also read every record whole: its data well-formed and the record in canonical form
+    /// (slower: the data of every record is parsed)
+    #[arg(long)]
+    pub full: bool,
     /// The output folder the PDFs are in [default: from qujat.toml]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -474,7 +479,7 @@ fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {
     });
     let mut sound = true;
     for reader in &readers {
-        let result = check::check(&root, reader, out.as_deref())?;
+        let result = check::check_with(&root, reader, out.as_deref(), args.full)?;
         sound &= result.is_sound();
         print!("{result}");
     }

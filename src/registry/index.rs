@@ -40,9 +40,13 @@ pub struct Place {
 }
 
 impl Place {
-    /// The byte after the line's newline: where the next record starts.
+    /// The byte after the line's newline: where the next record starts (`u64::MAX` for a
+    /// place no journal can have).
     pub fn end(&self) -> u64 {
-        self.offset + self.len + 1
+        self.offset
+            .checked_add(self.len)
+            .and_then(|end| end.checked_add(1))
+            .unwrap_or(u64::MAX)
     }
 }
 

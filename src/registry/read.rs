@@ -191,6 +191,13 @@ impl Reader {
         }
         let mut found = Vec::new();
         for place in places(&index) {
+            if place.end() > journal_len {
+                stale(format!(
+                    "record {} lies beyond the journal's end",
+                    place.seq
+                ));
+                return self.find(wanted, keep);
+            }
             let mut line = vec![0u8; place.len as usize + 1];
             file.seek(SeekFrom::Start(place.offset))
                 .and_then(|_| file.read_exact(&mut line))

@@ -127,3 +127,36 @@ fn checkpoints_show_the_registry_only_grew_and_catch_a_rewritten_history() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     run.expect_stderr("no longer have its root");
 }
+
+#[test]
+fn a_full_check_reads_every_record_whole() {
+    let project = Project::with_samples();
+    assert!(project.batch(&[]).code <= 1);
+    // Rewrite the last record non-canonically (a space after a colon) and re-hash it; with the
+    // head and checkpoints gone, only reading it whole can tell.
+    let path = project.journal_path("media");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let last = lines.pop().unwrap();
+    let body = last
+        .strip_prefix(&last[..last.find("\"record\":").unwrap() + 9])
+        .and_then(|b| b.strip_suffix('}'))
+        .unwrap()
+        .replacen("\"seq\":", "\"seq\": ", 1);
+    let hash = sha256_hex(body.as_bytes());
+    lines.push(format!("{{\"hash\":\"{hash}\",\"record\":{body}}}"));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    for file in ["head.json", "checkpoints.jsonl"] {
+        std::fs::remove_file(project.registry().join("media").join(file)).unwrap();
+    }
+    let quick = project.qujat(&["registry", "check", "--registry", "media"]);
+    assert_eq!(quick.code, 0, "{}", quick.stdout);
+    let full = project.qujat(&["registry", "check", "--registry", "media", "--full"]);
+    assert_eq!(full.code, 1, "{}", full.stdout);
+    assert!(
+        full.stdout.contains(&format!("line {}", lines.len()))
+            && full.stdout.contains("not in canonical form"),
+        "{}",
+        full.stdout
+    );
+}
