@@ -8,7 +8,7 @@
 CARGO ?= cargo
 QUJAT := target/debug/qujat
 
-.PHONY: run test ci lint fmt build preview clean-run bench bench-registry crash
+.PHONY: run test ci lint fmt build preview clean-run bench bench-registry crash fuzz
 
 ## Build, then run the nightly batch over cases/sample into output/ and registry/.
 run: build
@@ -40,6 +40,16 @@ bench-registry:
 CRASH_TRIALS ?= 50
 crash:
 	QUJAT_CRASH_TRIALS=$(CRASH_TRIALS) $(CARGO) test --test suite crash:: -- --nocapture --test-threads 1
+
+## Fuzz the case readers (XML, CSV) and the journal readers, FUZZ_SECONDS each (default 600).
+## Needs the nightly toolchain; installs cargo-fuzz if missing. Findings land in fuzz/artifacts/.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= case_xml case_csv journal
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		$(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	done
 
 ## Lints as well (a second, check-only compile of the dependencies).
 ci: test lint

@@ -77,15 +77,17 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
         }
         paths.push(path);
     }
-    if !header_problems.is_empty() {
-        return (vec![], header_problems);
-    }
+    // A header of one column with tabs or bars in it was saved with another separator: say
+    // that, rather than what is wrong with the one long "field path".
     if paths.len() == 1 && first_line.contains(['\t', '|']) {
         let problem = Problem::new(
             origin(Some(Pos::Row(1))),
             "the header has a single column: case CSV files are separated by ',' or ';'",
         );
         return (vec![], vec![problem]);
+    }
+    if !header_problems.is_empty() {
+        return (vec![], header_problems);
     }
 
     let mut cases = Vec::new();
