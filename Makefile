@@ -41,14 +41,23 @@ CRASH_TRIALS ?= 50
 crash:
 	QUJAT_CRASH_TRIALS=$(CRASH_TRIALS) $(CARGO) test --test suite crash:: -- --nocapture --test-threads 1
 
-## Fuzz the case readers (XML, CSV) and the journal readers, FUZZ_SECONDS each (default 600).
-## Needs the nightly toolchain; installs cargo-fuzz if missing. Findings land in fuzz/artifacts/.
+## Fuzz the case readers and the registry readers (see fuzz/README.md): each of FUZZ_TARGETS for
+## FUZZ_SECONDS (default 600), one after another, one job. Needs the nightly toolchain; installs
+## cargo-fuzz if missing; seeds fuzz/corpus/ on the first run. Findings go to fuzz/artifacts/.
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= case_xml case_csv journal
 fuzz:
-	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz
-	cd fuzz && for t in $(FUZZ_TARGETS); do \
-		$(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	@test -d fuzz/corpus || sed -n '/^```python seed-corpus$$/,/^```$$/{//!p}' fuzz/README.md | python3 - .
+	@cd fuzz && for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		mkdir -p artifacts/$$t; \
+		ASAN_OPTIONS=quarantine_size_mb=0:malloc_context_size=0 RAYON_NUM_THREADS=1 \
+		$(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-timeout=10 -jobs=1 -print_final_stats=1; rc=$$?; \
+		mv -f fuzz-0.log artifacts/$$t/fuzz.log 2>/dev/null; \
+		rm -rf $${TMPDIR:-/tmp}/qujat-fuzz-journal-*; \
+		[ $$rc -eq 0 ] || { echo "fuzz: $$t found something: see fuzz/artifacts/$$t/"; exit $$rc; }; \
 	done
 
 ## Lints as well (a second, check-only compile of the dependencies).

@@ -46,6 +46,21 @@ pub struct Brief<'a> {
     pub target: Option<u64>,
     #[serde(default)]
     pub status: Option<Status>,
+    /// Fields only checked to be there, as a whole read of the record requires them.
+    #[serde(default)]
+    case_hash: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    content: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    fonts: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    engine: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    qr: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    date: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    reason: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,8 +120,22 @@ pub fn parse<'a>(body: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<Brief<'a>, 
                 && brief.pdf.is_some()
                 && brief.issued.is_some()
                 && brief.template.is_some()
+                && brief.service.is_some()
+                && brief.case_id.is_some()
+                && brief.document.is_some()
+                && brief.case_hash.is_some()
+                && brief.content.is_some()
+                && brief.fonts.is_some()
+                && brief.engine.is_some()
+                && brief.qr.is_some()
         }
-        "status" => brief.target.is_some() && brief.status.is_some(),
+        "status" => {
+            brief.target.is_some()
+                && brief.status.is_some()
+                && brief.number.is_some()
+                && brief.date.is_some()
+                && brief.reason.is_some()
+        }
         _ => false,
     };
     if !complete {

@@ -161,6 +161,10 @@ pub fn check_with(
             let (hash, body) = split_line(line)?;
             let mut scratch = Vec::new();
             let brief = brief::parse(body, &mut scratch)?;
+            if brief.is_document() && brief.holder.is_none() {
+                // Written before records carried their holder: read whole, as a writer does.
+                super::parse_for_readers(body)?;
+            }
             let pdf = match (out, &brief.pdf) {
                 (Some(out), Some(pdf)) if brief.is_document() => Some(compare_pdf(
                     out,
@@ -302,4 +306,47 @@ pub fn check_with(
         }
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Writer;
+
+    /// Found by fuzzing (tests/corpus/fuzz/journal-check-*): records with sound hashes that a
+    /// writer refuses, or that only a whole read can refuse. A check and a writer must agree,
+    /// and a full check refuses them all.
+    #[test]
+    fn a_check_and_a_writer_agree_and_a_full_check_refuses_what_either_lets_through() {
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/fuzz");
+        let mut cases = 0;
+        for entry in std::fs::read_dir(&corpus).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !name.starts_with("journal-check-") {
+                continue;
+            }
+            cases += 1;
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("media")).unwrap();
+            std::fs::copy(&path, dir.path().join("media/journal.jsonl")).unwrap();
+            let reader = Reader::open(dir.path(), "media").unwrap();
+            let quick = check(dir.path(), &reader, None).unwrap();
+            let full = check_with(dir.path(), &reader, None, true).unwrap();
+            let writer = Writer::open(dir.path(), "media", Duration::ZERO);
+            // The corpus keeps no template versions, which only the check looks at.
+            let records_sound = quick.problems.iter().all(|p| p.contains("is not kept"));
+            assert_eq!(
+                records_sound,
+                writer.is_ok(),
+                "{name}: check says {quick}, the writer {:?}",
+                writer.err()
+            );
+            assert!(
+                full.problems.iter().any(|p| !p.contains("is not kept")),
+                "{name}: a full check passed it"
+            );
+        }
+        assert!(cases >= 5, "the fuzz corpus is missing");
+    }
 }

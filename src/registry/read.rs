@@ -420,6 +420,31 @@ mod tests {
     }
 
     #[test]
+    fn an_index_naming_places_beyond_the_journal_is_not_trusted() {
+        // Found by fuzzing (tests/corpus/fuzz/journal-index-*.d): an index line with an offset
+        // near u64::MAX overflowed, one with a huge length asked for a terabyte.
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/fuzz");
+        for case in [
+            "journal-index-offset-overflow.d",
+            "journal-index-huge-length.d",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let media = dir.path().join("media");
+            std::fs::create_dir_all(&media).unwrap();
+            for file in ["journal.jsonl", "index.tsv"] {
+                std::fs::copy(corpus.join(case).join("media").join(file), media.join(file))
+                    .unwrap();
+            }
+            let reader = Reader::open(dir.path(), "media").unwrap();
+            let index = std::fs::read_to_string(media.join("index.tsv")).unwrap();
+            for number in index.lines().filter_map(|l| l.split('\t').nth(4)) {
+                let _ = reader.by_number(number);
+            }
+            let _ = reader.statuses();
+        }
+    }
+
+    #[test]
     fn a_damaged_line_that_a_lookup_reads_is_named() {
         let (dir, reader) = journal(3);
         let path = dir.path().join("media/journal.jsonl");
