@@ -14,6 +14,10 @@ use crate::problem::{Origin, Pos, Problem};
 /// deeper path is an error, not a reason to recurse without bound.
 const MAX_DEPTH: usize = 8;
 
+/// How many columns a case file may have: a case has a few dozen fields; thousands are not a
+/// case, and checking each against the others would cost their square.
+const MAX_COLUMNS: usize = 1000;
+
 pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>) {
     let origin = |pos: Option<Pos>| Origin {
         file: file.to_path_buf(),
@@ -43,6 +47,16 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
             );
         }
     };
+    if headers.len() > MAX_COLUMNS {
+        let problem = Problem::new(
+            origin(Some(Pos::Row(1))),
+            format!(
+                "the header has {} columns; a case has at most {MAX_COLUMNS} fields",
+                headers.len()
+            ),
+        );
+        return (vec![], vec![problem]);
+    }
     let mut paths: Vec<Vec<&str>> = Vec::new();
     let mut header_problems = Vec::new();
     for (i, header) in headers.iter().enumerate() {
@@ -259,6 +273,29 @@ mod tests {
         .unwrap();
         let (_, problems) = parse(&String::from_utf8_lossy(&corpus));
         assert!(!problems.is_empty());
+    }
+
+    #[test]
+    fn thousands_of_columns_are_refused_at_once() {
+        // Found by fuzzing (tests/corpus/fuzz/case_csv-quadratic-*): checking each column
+        // against the others took seconds per hundred thousand.
+        for name in [
+            "case_csv-quadratic-columns",
+            "case_csv-quadratic-dotted-rows",
+        ] {
+            let corpus = std::fs::read(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/corpus/fuzz")
+                    .join(name),
+            )
+            .unwrap();
+            let (cases, problems) = parse(&String::from_utf8_lossy(&corpus));
+            assert!(cases.is_empty(), "{name}");
+            assert!(
+                problems[0].message.contains("columns"),
+                "{name}: {problems:?}"
+            );
+        }
     }
 
     #[test]

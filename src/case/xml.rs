@@ -9,6 +9,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
+/// How many attributes an element may have: a case has a few dozen fields; thousands are not a
+/// case, and checking each against the others would cost their square.
+const MAX_ATTRIBUTES: usize = 256;
+
 use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
@@ -211,6 +215,17 @@ impl Parser<'_> {
                 frame.lang = Some(value.trim().to_string());
                 continue;
             }
+            if frame.entries.len() >= MAX_ATTRIBUTES {
+                let problem = Problem::new(
+                    self.at(pos),
+                    format!(
+                        "<{}> has more than {MAX_ATTRIBUTES} attributes: not a case",
+                        frame.name
+                    ),
+                );
+                self.case_problems.push(problem);
+                break;
+            }
             if frame.entries.iter().any(|(k, _)| *k == key) {
                 let problem =
                     Problem::new(self.at(pos), format!("attribute {key:?} given twice")).field(key);
@@ -316,6 +331,24 @@ mod tests {
 
     fn parse(text: &str) -> (Vec<RawCase>, Vec<Problem>) {
         read(&Arc::from(Path::new("t.xml")), text)
+    }
+
+    #[test]
+    fn thousands_of_attributes_are_refused_not_compared_with_each_other() {
+        // Found by fuzzing (tests/corpus/fuzz/case_xml-quadratic-attributes).
+        let corpus = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/corpus/fuzz/case_xml-quadratic-attributes"),
+        )
+        .unwrap();
+        let (cases, problems) = parse(&String::from_utf8_lossy(&corpus));
+        assert!(cases.is_empty());
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.contains("more than 256 attributes")),
+            "{problems:?}"
+        );
     }
 
     #[test]
