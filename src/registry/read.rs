@@ -157,7 +157,7 @@ impl Reader {
     fn find_indexed(
         &self,
         places: impl FnOnce(&Index) -> Vec<Place>,
-        mut wanted: impl FnMut(&[u8]) -> bool,
+        wanted: impl FnMut(&[u8]) -> bool,
         mut keep: impl FnMut(&Record) -> bool,
     ) -> Result<Vec<Found>> {
         let Some(index) = Index::load(&self.journal.dir)? else {
@@ -227,21 +227,7 @@ impl Reader {
         } else {
             (last.end(), last.seq)
         };
-        self.scan_from(offset, before, |number, line| {
-            if wanted(line) {
-                let (hash, record) = parse_line(line).with_context(|| {
-                    format!("registry {} ({}), line {number}", self.code, path.display())
-                })?;
-                if keep(&record) {
-                    found.push(Found {
-                        line: number,
-                        hash,
-                        record,
-                    });
-                }
-            }
-            Ok(())
-        })?;
+        found.extend(self.find_from(offset, before, wanted, keep)?);
         Ok(found)
     }
 
@@ -250,11 +236,23 @@ impl Reader {
     /// hash matches), or the search fails naming its line.
     pub fn find(
         &self,
+        wanted: impl FnMut(&[u8]) -> bool,
+        keep: impl FnMut(&Record) -> bool,
+    ) -> Result<Vec<Found>> {
+        self.find_from(0, 0, wanted, keep)
+    }
+
+    /// Like [`find`](Self::find), from byte `offset` (a line start), numbering lines after
+    /// `before`.
+    fn find_from(
+        &self,
+        offset: u64,
+        before: u64,
         mut wanted: impl FnMut(&[u8]) -> bool,
         mut keep: impl FnMut(&Record) -> bool,
     ) -> Result<Vec<Found>> {
         let mut found = Vec::new();
-        self.scan(|number, line| {
+        self.scan_from(offset, before, |number, line| {
             if !wanted(line) {
                 return Ok(());
             }
