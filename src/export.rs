@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use crate::date::Date;
 use crate::registry::brief::{self, OwnedLink};
 use crate::registry::read::Reader;
-use crate::registry::{Chain, ChainError, LineError, Status, parse_for_readers, split_line};
+use crate::registry::{Chain, LineError, Status, parse_for_readers, split_line};
 use crate::verify::DocumentView;
 
 /// Which documents an extract holds.
@@ -187,11 +187,7 @@ pub fn export(
         },
         |at, parsed| {
             let (link, bytes) = parsed
-                .map_err(|error| ChainError::Line {
-                    line: at.number,
-                    expected_seq: chain.len() + 1,
-                    error,
-                })
+                .map_err(|error| chain.unreadable(at.number, error))
                 .with_context(damaged)?;
             chain
                 .push_link(at.number, &link.hash, &link.link())

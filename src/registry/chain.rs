@@ -107,13 +107,20 @@ impl ChainError {
 impl Chain {
     /// Checks the next line and, if it is a sound next record, adds it to the chain.
     pub fn push(&mut self, line: &Line) -> Result<Record, ChainError> {
-        let (hash, record) = parse_line(&line.bytes).map_err(|error| ChainError::Line {
-            line: line.number,
-            expected_seq: self.len + 1,
-            error,
-        })?;
+        let (hash, record) =
+            parse_line(&line.bytes).map_err(|error| self.unreadable(line.number, error))?;
         self.push_record(line.number, &hash, &record)?;
         Ok(record)
+    }
+
+    /// The error for journal line `line`, which is not a readable record, standing where the
+    /// next record should.
+    pub fn unreadable(&self, line: u64, error: LineError) -> ChainError {
+        ChainError::Line {
+            line,
+            expected_seq: self.len + 1,
+            error,
+        }
     }
 
     /// Checks that `record`, read from journal line `line` with hash `hash` (already checked

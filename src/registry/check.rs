@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::brief::{self, OwnedLink};
-use super::chain::{Chain, ChainError};
+use super::chain::Chain;
 use super::index;
 use super::read::Reader;
 use super::record::{LineError, parse_line, sha256_hex, split_line};
@@ -185,11 +185,7 @@ pub fn check_with(
         },
         |at, parsed| {
             let pushed = parsed
-                .map_err(|error| ChainError::Line {
-                    line: at.number,
-                    expected_seq: chain.len() + 1,
-                    error,
-                })
+                .map_err(|error| chain.unreadable(at.number, error))
                 .and_then(|seen| {
                     chain.push_link(at.number, &seen.0.hash, &seen.0.link())?;
                     Ok(seen)

@@ -250,11 +250,7 @@ impl Writer {
             },
             |at, parsed: Result<(String, Record), LineError>| {
                 let (hash, record) = parsed
-                    .map_err(|error| ChainError::Line {
-                        line: at.number,
-                        expected_seq: chain.len() + 1,
-                        error,
-                    })
+                    .map_err(|error| chain.unreadable(at.number, error))
                     .with_context(damaged)?;
                 chain
                     .push_record(at.number, &hash, &record)
