@@ -25,7 +25,7 @@ use anyhow::{Context, Result, bail};
 use qujat::registry::read::Reader;
 use qujat::registry::templates::TemplateStore;
 use qujat::registry::{DocumentEntry, canonical};
-use qujat::render::{Engine, PdfMeta, Template};
+use qujat::render::{Engine, PdfMeta, Profile, Template};
 
 /// How many documents are rendered between two evictions of Typst's caches (as in a batch).
 const EVICT_EVERY: usize = 64;
@@ -79,6 +79,7 @@ struct Job {
     template: String,
     data: String,
     qr: String,
+    profile: Profile,
     meta: PdfMeta,
 }
 
@@ -89,10 +90,13 @@ fn job(doc: &DocumentEntry) -> Result<Job> {
         .get(..10)
         .and_then(|d| d.parse().ok())
         .with_context(|| format!("bad pdf.created {:?}", doc.pdf.created))?;
+    let profile =
+        Profile::named(&doc.engine).with_context(|| format!("unknown engine {:?}", doc.engine))?;
     Ok(Job {
         template: doc.template.clone(),
         data: canonical(&doc.data),
         qr: doc.qr.clone(),
+        profile,
         meta: PdfMeta {
             ident: doc.pdf.ident.clone(),
             created,
@@ -102,6 +106,8 @@ fn job(doc: &DocumentEntry) -> Result<Job> {
 }
 
 fn main() -> Result<()> {
+    // As `qujat` itself does (src/main.rs).
+    qujat::memory::use_small_pages();
     let args = args()?;
     let reader = Reader::open(&args.registry, &args.code)?;
     let mut jobs = Vec::new();
@@ -143,14 +149,16 @@ fn main() -> Result<()> {
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(job) = jobs.get(i) else { break };
-                            let rendered = qujat::qr::svg(&job.qr)
+                            let rendered = job
+                                .profile
+                                .qr(&job.qr)
                                 .map_err(|e| e.to_string())
                                 .and_then(|qr| {
                                     engine
                                         .render(
                                             &templates[&job.template],
                                             job.data.as_bytes(),
-                                            qr.as_bytes(),
+                                            &qr,
                                             &job.meta,
                                         )
                                         .map_err(|e| e.to_string())
@@ -215,10 +223,12 @@ fn export(jobs: &[Job], store: &TemplateStore, templates: &Path, dir: &Path) -> 
                 mains.entry(job.template.clone()).or_insert(bundle.main)
             }
         };
+        let image = job.profile.qr(&job.qr)?;
+        let extension = job.profile.qr_path().rsplit('.').next().unwrap_or_default();
         let data = format!("/data/{:06}.json", i + 1);
-        let qr = format!("/qr/{:06}.svg", i + 1);
+        let qr = format!("/qr/{:06}.{extension}", i + 1);
         std::fs::write(root.join(&data[1..]), &job.data)?;
-        std::fs::write(root.join(&qr[1..]), qujat::qr::svg(&job.qr)?)?;
+        std::fs::write(root.join(&qr[1..]), &image.bytes)?;
         documents.push(serde_json::json!({"template": format!("/{main}"), "data": data, "qr": qr}));
     }
     let root = std::path::absolute(&root)?;

@@ -14,6 +14,7 @@ pub mod date;
 pub mod export;
 pub mod fsio;
 pub mod iin;
+pub mod memory;
 pub mod numbering;
 pub mod plan;
 pub mod problem;
@@ -21,6 +22,15 @@ pub mod qr;
 pub mod regenerate;
 pub mod registry;
 pub mod render;
+pub mod spool;
 pub mod synth;
 pub mod validate;
 pub mod verify;
+
+/// Every binary built on qujat (the command line, the benchmarks) allocates with mimalloc: the
+/// typesetting engine allocates and frees millions of small objects per second from several
+/// threads at once, which the system allocator serves slower. Not under the fuzzers, whose
+/// sanitizers watch the system allocator.
+#[cfg(not(fuzzing))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -5,6 +5,7 @@ use clap::Parser;
 use qujat::cli::{self, Cli, exit};
 
 fn main() {
+    qujat::memory::use_small_pages();
     let code = match cli::run(Cli::parse()) {
         Ok(code) => code,
         Err(err) => {

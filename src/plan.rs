@@ -5,33 +5,136 @@
 //! takes the next position of its number sequence after the registry's tail. The same inputs and
 //! registry always give the same numbers. A document already registered is skipped; one
 //! registered with different case data is refused, since a registered document never changes.
+//!
+//! Planning works on [`Candidate`]s: valid cases reduced, as soon as they are validated, to what
+//! ordering and numbering read — a few hundred bytes — with each document's data made then and
+//! kept in the [`Spool`] until the document is rendered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
+use anyhow::Result;
 use serde_json::{Value as Json, json};
 
 use crate::catalogue::{Catalogue, DocumentSpec, money_view};
 use crate::date::Date;
 use crate::problem::{Origin, Problem};
-use crate::registry::{
-    Holder, ItemNumber, Key, Registered, Status, Words, Writer, canonical, hash_json, holder_of,
-    sha256_hex, title_of,
-};
+use crate::registry::{ItemNumber, Key, Registered, Status, Writer, hash_json};
 use crate::render::PdfMeta;
+use crate::spool::{DataParts, Spool, Spooled};
 use crate::validate::{ValidCase, at_path, date_view};
+
+/// A valid case as planning needs it.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Its place among the cases read (reports list cases in reading order).
+    pub read: usize,
+    pub origin: Origin,
+    pub id: String,
+    pub service: String,
+    pub outcome: String,
+    pub decision_date: Date,
+    pub application_date: Date,
+    /// The last day of the statutory term.
+    pub due: Date,
+    pub case_hash: String,
+    /// The applicant's BIN or IIN.
+    pub applicant: Option<String>,
+    /// The documents its service issues on its outcome, in the catalogue's order.
+    pub documents: Vec<Prepared>,
+}
+
+/// A document a case may get, prepared when the case is validated.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub kind: String,
+    /// For a document allowed once per value of a field: `<field>=<value>`.
+    once: Option<String>,
+    /// The number the case names as the document this one replaces.
+    supersedes: Option<String>,
+    /// The code that fills `{code}` in the number format.
+    code: String,
+    /// How many items it lists, each taking a number.
+    items: usize,
+    /// What the template will show, without its numbers.
+    data: Spooled,
+}
+
+impl Candidate {
+    /// Reduces a valid case to a candidate, writing its documents' data to `spool`.
+    pub fn prepare(
+        catalogue: &Catalogue,
+        case: &ValidCase,
+        read: usize,
+        spool: &Spool,
+    ) -> Result<Candidate> {
+        let service = &catalogue.services[&case.service];
+        let applicant = &case.view["applicant"];
+        let mut documents = Vec::new();
+        for spec in service.documents_on(&case.outcome) {
+            let sequence = &catalogue.registries[&spec.registry].sequences[&spec.sequence];
+            let code = match &sequence.code_field {
+                Some(field) => case.view[field]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                None => String::new(),
+            };
+            let items = spec.items.as_ref().map_or(0, |items| {
+                at_path(&case.view, &items.list)
+                    .as_array()
+                    .map_or(0, Vec::len)
+            });
+            let data = document_data(catalogue, case, spec);
+            documents.push(Prepared {
+                kind: spec.kind.clone(),
+                once: spec.once_per.as_ref().map(|field| once_value(case, field)),
+                supersedes: spec
+                    .supersedes
+                    .as_ref()
+                    .and_then(|field| at_path(&case.view, field).as_str().map(str::to_string)),
+                code,
+                items,
+                data: spool.put(&DataParts::of(&data)?)?,
+            });
+        }
+        Ok(Candidate {
+            read,
+            origin: case.origin.clone(),
+            id: case.id.clone(),
+            service: case.service.clone(),
+            outcome: case.outcome.clone(),
+            decision_date: case.decision_date,
+            application_date: case.application_date,
+            due: case.due,
+            case_hash: hash_json(&case.canonical),
+            applicant: applicant["bin"]
+                .as_str()
+                .or_else(|| applicant["iin"].as_str())
+                .map(str::to_string),
+            documents,
+        })
+    }
+}
 
 /// A document to issue, with its number.
 #[derive(Debug, Clone)]
+///
+/// A batch holds every planned document until it is rendered, so the names that many documents
+/// share (service, kind, registry, …) are shared, not copied.
 pub struct Planned {
-    pub key: Key,
+    /// What is registered: the service, the case and the kind of document ([`Planned::key`]).
+    pub service: Arc<str>,
+    pub case_id: String,
+    pub document: Arc<str>,
     pub origin: Origin,
-    pub outcome: String,
-    pub registry: String,
+    pub outcome: Arc<str>,
+    pub registry: Arc<str>,
     /// The catalogue sequence its number format comes from.
-    pub sequence: String,
+    pub sequence: Arc<str>,
     /// The counter it takes its number from: the sequence, or `<sequence>-<code>` for a
     /// sequence counted per code.
-    pub counter: String,
+    pub counter: Arc<str>,
     /// Position in the counter.
     pub n: u64,
     pub number: String,
@@ -44,19 +147,23 @@ pub struct Planned {
     pub issued: Date,
     pub case_hash: String,
     /// The template's path (its version is looked up from it).
-    pub template: String,
-    /// What the template shows, as canonical JSON text — the bytes the template reads and the
-    /// record keeps (compact: a batch holds every planned document); `document.number` and
-    /// `document.items` are kept in step with the numbers.
-    data: Box<str>,
-    /// Who the document is issued to, and its title (from the data).
-    pub holder: Holder,
-    pub title: Words,
+    pub template: Arc<str>,
+    /// What the template shows, without its numbers: [`Planned::data`] fills them in.
+    data: Spooled,
     /// The code that fills `{code}` in the number format.
     code: String,
 }
 
 impl Planned {
+    /// What is registered: at most once per registry.
+    pub fn key(&self) -> Key {
+        Key {
+            service: self.service.to_string(),
+            case_id: self.case_id.clone(),
+            document: self.document.to_string(),
+        }
+    }
+
     /// The PDF's path within the output folder: names made from the registry place only, so
     /// nothing from a case ever reaches a file name.
     pub fn file(&self) -> String {
@@ -77,29 +184,31 @@ impl Planned {
         }
     }
 
-    /// What the template shows, as canonical JSON.
-    pub fn data(&self) -> &str {
-        &self.data
+    /// What the template shows, as canonical JSON with the document's numbers: the bytes the
+    /// template reads and the record keeps, whose SHA-256 is the registered content.
+    pub fn data(&self, spool: &Spool) -> Result<String> {
+        let items: Json = self
+            .items
+            .iter()
+            .map(|item| json!({ "n": item.n, "number": item.number }))
+            .collect();
+        spool.data(&self.data, &items, &self.number)
     }
 
-    /// The hash of the registered content: SHA-256 of the canonical data.
-    pub fn content(&self) -> String {
-        sha256_hex(self.data.as_bytes())
-    }
-
-    /// The payload of the document's QR code under the verification address `prefix`.
-    pub fn qr(&self, prefix: &str) -> String {
+    /// The payload of the document's QR code under the verification address `prefix`, for the
+    /// registered content `content` (the SHA-256 of [`Planned::data`]).
+    pub fn qr(&self, prefix: &str, content: &str) -> String {
         crate::qr::Payload {
-            registry: self.registry.clone(),
+            registry: self.registry.to_string(),
             number: self.number.clone(),
-            content: self.content(),
+            content: content.to_string(),
         }
         .text(prefix)
     }
 
     /// The counters this document takes numbers from, with how many it takes from each.
     pub fn takes(&self) -> Vec<(String, u64)> {
-        let mut takes = vec![(self.counter.clone(), 1)];
+        let mut takes = vec![(self.counter.to_string(), 1)];
         if let Some(first) = self.items.first() {
             takes.push((first.sequence.clone(), self.items.len() as u64));
         }
@@ -110,17 +219,14 @@ impl Planned {
     /// `first_item` on (after an earlier document could not be issued), renumbering them.
     pub fn renumber(&mut self, n: u64, first_item: u64, catalogue: &Catalogue) {
         self.set_numbers(n, first_item, catalogue);
-        let mut data: Json = serde_json::from_str(&self.data).expect("planned data is JSON");
-        self.number_data(&mut data);
-        self.data = canonical(&data).into();
     }
 
     /// Gives the document position `n` and its items positions from `first_item` on.
     fn set_numbers(&mut self, n: u64, first_item: u64, catalogue: &Catalogue) {
-        let registry = &catalogue.registries[&self.registry];
+        let registry = &catalogue.registries[&*self.registry];
         let year = self.issued.year();
         self.n = n;
-        self.number = registry.sequences[&self.sequence]
+        self.number = registry.sequences[&*self.sequence]
             .format
             .format(n, year, &self.code);
         for (i, item) in self.items.iter_mut().enumerate() {
@@ -129,16 +235,6 @@ impl Planned {
                 .format
                 .format(item.n, year, "");
         }
-    }
-
-    /// Writes the document's numbers into its data.
-    fn number_data(&self, data: &mut Json) {
-        data["document"]["number"] = json!(self.number);
-        data["document"]["items"] = self
-            .items
-            .iter()
-            .map(|item| json!({ "n": item.n, "number": item.number }))
-            .collect();
     }
 }
 
@@ -164,7 +260,8 @@ pub struct Plan {
     pub refused: Vec<(Origin, Vec<Problem>)>,
 }
 
-/// The data every template receives.
+/// The data every template receives, with empty numbers (`document.number` and
+/// `document.items` are filled in when the document is rendered).
 fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec) -> Json {
     let service = &catalogue.services[&case.service];
     let registry = &catalogue.registries[&spec.registry];
@@ -218,7 +315,6 @@ fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec) -
     data
 }
 
-/// The value of a once-only field in a case's canonical data, as `<field>=<value>`.
 /// The registered document numbered `number` that a new document of `service` and kind
 /// `document`, held by `holder`, would supersede: `Ok(None)` when the registry has no such
 /// document (issued before qujat kept it, or later in this batch), `Err(why)` when it may not be
@@ -249,10 +345,11 @@ pub fn superseded(
         Some(status) if !status.may_become(Status::Superseded) => {
             Err(format!("№ {number} is {status}"))
         }
-        _ => Ok(Some(earlier.clone())),
+        _ => Ok(Some(earlier)),
     }
 }
 
+/// The value of a once-only field in a case's canonical data, as `<field>=<value>`.
 fn once_value(case: &ValidCase, field: &str) -> String {
     let text = match at_path(&case.canonical, field) {
         Json::String(s) => s.clone(),
@@ -264,7 +361,7 @@ fn once_value(case: &ValidCase, field: &str) -> String {
 /// Plans the documents of `cases` against the registries' current state.
 pub fn plan(
     catalogue: &Catalogue,
-    mut cases: Vec<ValidCase>,
+    mut cases: Vec<Candidate>,
     writers: &BTreeMap<String, Writer>,
 ) -> Plan {
     cases.sort_by(|a, b| {
@@ -279,14 +376,24 @@ pub fn plan(
     // Once-only documents planned in this batch, with the case that takes each.
     let mut once_planned: BTreeMap<(String, String, String), (String, Origin)> = BTreeMap::new();
     let mut plan = Plan::default();
+    let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut name = |text: &str| -> Arc<str> {
+        match names.get(text) {
+            Some(shared) => shared.clone(),
+            None => names.entry(text.to_string()).or_insert(text.into()).clone(),
+        }
+    };
+    // Every document of a batch is held until it is rendered: no room to spare.
+    plan.documents
+        .reserve_exact(cases.iter().map(|c| c.documents.len()).sum());
     for case in cases {
         let service = &catalogue.services[&case.service];
-        let case_hash = hash_json(&case.canonical);
         let mut documents = Vec::new();
         let mut problems = Vec::new();
         let refuse =
             |message: String| Problem::new(case.origin.clone(), message).case(Some(&case.id));
-        for spec in service.documents_on(&case.outcome) {
+        let specs = service.documents_on(&case.outcome);
+        for (spec, prepared) in specs.zip(&case.documents) {
             let key = Key {
                 service: case.service.clone(),
                 case_id: case.id.clone(),
@@ -294,19 +401,15 @@ pub fn plan(
             };
             let writer = &writers[&spec.registry];
             if let Some(registered) = writer.registered(&key) {
-                if registered.case_hash == case_hash {
-                    let lost_supersession = spec
-                        .supersedes
-                        .as_ref()
-                        .and_then(|field| at_path(&case.view, field).as_str())
-                        .and_then(|number| {
-                            let holder = registered.holder.as_deref();
-                            superseded(writer, &case.service, &spec.kind, holder, number)
-                                .ok()
-                                .flatten()
-                                .filter(|earlier| earlier.seq < registered.seq)
-                                .map(|earlier| (earlier.seq, number.to_string()))
-                        });
+                if registered.case_hash == case.case_hash {
+                    let lost_supersession = prepared.supersedes.as_deref().and_then(|number| {
+                        let holder = registered.holder.as_deref();
+                        superseded(writer, &case.service, &spec.kind, holder, number)
+                            .ok()
+                            .flatten()
+                            .filter(|earlier| earlier.seq < registered.seq)
+                            .map(|earlier| (earlier.seq, number.to_string()))
+                    });
                     plan.already.push(Already {
                         key,
                         origin: case.origin.clone(),
@@ -324,8 +427,7 @@ pub fn plan(
                 }
                 continue;
             }
-            let once = spec.once_per.as_ref().map(|field| once_value(&case, field));
-            if let (Some(value), Some(field)) = (&once, &spec.once_per) {
+            if let (Some(value), Some(field)) = (&prepared.once, &spec.once_per) {
                 let once_key = (case.service.clone(), spec.kind.clone(), value.clone());
                 let earlier = writer
                     .registered_once(&once_key)
@@ -347,15 +449,8 @@ pub fn plan(
                     continue;
                 }
             }
-            let supersedes = spec
-                .supersedes
-                .as_ref()
-                .and_then(|field| at_path(&case.view, field).as_str().map(|n| (field, n)));
-            if let Some((field, number)) = supersedes {
-                let applicant = &case.view["applicant"];
-                let holder = applicant["bin"]
-                    .as_str()
-                    .or_else(|| applicant["iin"].as_str());
+            if let (Some(number), Some(field)) = (&prepared.supersedes, &spec.supersedes) {
+                let holder = case.applicant.as_deref();
                 if let Err(why) = superseded(writer, &case.service, &spec.kind, holder, number) {
                     problems.push(
                         refuse(format!("{} {why}: it cannot be replaced", spec.title.ru))
@@ -364,40 +459,16 @@ pub fn plan(
                     continue;
                 }
             }
-            let supersedes = supersedes.map(|(_, number)| number.to_string());
-            let sequence = &catalogue.registries[&spec.registry].sequences[&spec.sequence];
-            let code = match &sequence.code_field {
-                Some(field) => case.view[field]["code"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                None => String::new(),
-            };
-            let counter = sequence.counter(&spec.sequence, &code);
-            let items = match &spec.items {
-                Some(items) => {
-                    let count = at_path(&case.view, &items.list)
-                        .as_array()
-                        .map_or(0, Vec::len);
-                    vec![
-                        ItemNumber {
-                            sequence: items.sequence.clone(),
-                            n: 0,
-                            number: String::new(),
-                        };
-                        count
-                    ]
-                }
-                None => Vec::new(),
-            };
-            documents.push((key, spec, code, counter, items, once, supersedes));
+            let counter = catalogue.registries[&spec.registry].sequences[&spec.sequence]
+                .counter(&spec.sequence, &prepared.code);
+            documents.push((key, spec, prepared, counter));
         }
         if !problems.is_empty() {
             plan.refused.push((case.origin.clone(), problems));
             continue;
         }
-        for (key, spec, code, counter, items, once, supersedes) in documents {
-            if let Some(value) = &once {
+        for (key, spec, prepared, counter) in documents {
+            if let Some(value) = &prepared.once {
                 let once_key = (case.service.clone(), spec.kind.clone(), value.clone());
                 once_planned.insert(once_key, (case.id.clone(), case.origin.clone()));
             }
@@ -410,36 +481,42 @@ pub fn plan(
                 first
             };
             let n = take(&counter, 1);
+            let items = match &spec.items {
+                Some(items) if prepared.items > 0 => vec![
+                    ItemNumber {
+                        sequence: items.sequence.clone(),
+                        n: 0,
+                        number: String::new(),
+                    };
+                    prepared.items
+                ],
+                _ => Vec::new(),
+            };
             let first_item = match items.first() {
                 Some(item) => take(&item.sequence, items.len() as u64),
                 None => 0,
             };
             let mut planned = Planned {
-                key,
+                service: name(&key.service),
+                case_id: key.case_id,
+                document: name(&key.document),
                 origin: case.origin.clone(),
-                outcome: case.outcome.clone(),
-                registry: spec.registry.clone(),
-                sequence: spec.sequence.clone(),
-                counter,
+                outcome: name(&case.outcome),
+                registry: name(&spec.registry),
+                sequence: name(&spec.sequence),
+                counter: name(&counter),
                 n,
                 number: String::new(),
                 items,
-                once,
-                supersedes,
+                once: prepared.once.clone(),
+                supersedes: prepared.supersedes.clone(),
                 issued: case.decision_date,
-                case_hash: case_hash.clone(),
-                template: spec.template.clone(),
-                data: Box::default(),
-                holder: holder_of(&Json::Null),
-                title: title_of(&Json::Null),
-                code,
+                case_hash: case.case_hash.clone(),
+                template: name(&spec.template),
+                data: prepared.data,
+                code: prepared.code.clone(),
             };
             planned.set_numbers(n, first_item, catalogue);
-            let mut data = document_data(catalogue, &case, spec);
-            planned.number_data(&mut data);
-            planned.holder = holder_of(&data);
-            planned.title = title_of(&data);
-            planned.data = canonical(&data).into();
             plan.documents.push(planned);
         }
     }

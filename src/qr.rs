@@ -9,10 +9,14 @@
 //! ```
 //!
 //! The record keeps the payload it printed, so changing the configured address never changes a
-//! registered document. The code is drawn as one SVG path, which the PDF keeps as vector art.
+//! registered document. Documents carry the code as a 1-bit PNG image, one pixel per module
+//! ([`png`]), which the PDF scales up without smoothing; documents typeset before that carry it
+//! as an SVG path ([`svg`]), still made for them so that they regenerate byte for byte (see
+//! [`crate::render::Profile`]).
 
 use anyhow::{Result, bail};
 use qrcode::{EcLevel, QrCode};
+use qrcodegen::{QrCodeEcc, QrSegment, Version};
 
 /// What a QR code names: a registry, a number in it, and the hash of the registered content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +71,127 @@ impl Payload {
     }
 }
 
-/// The QR code of `payload` as an SVG image: one path of unit squares, with the quiet zone.
+/// The white border around the code, in modules: the four the standard asks for.
+const QUIET_ZONE: usize = 4;
+
+/// The QR code of `payload` as a PNG image: error correction M, one pixel per module, the quiet
+/// zone included, 1-bit greyscale.
+///
+/// The encoder is qrcodegen (its mask choice follows the standard's penalty rules exactly) and
+/// the PNG is written here, uncompressed ("stored" deflate blocks), so the bytes depend on
+/// nothing but the payload: no compression library's version can change a registered document.
+pub fn png(payload: &str) -> Result<Vec<u8>> {
+    let segments = QrSegment::make_segments(payload);
+    let code = qrcodegen::QrCode::encode_segments_advanced(
+        &segments,
+        QrCodeEcc::Medium,
+        Version::MIN,
+        Version::MAX,
+        None,
+        false,
+    )
+    .map_err(|e| anyhow::anyhow!("the QR payload cannot be encoded: {e}"))?;
+    let modules = code.size() as usize;
+    let side = modules + 2 * QUIET_ZONE;
+    let dark = |x: usize, y: usize| {
+        let (x, y) = (x.wrapping_sub(QUIET_ZONE), y.wrapping_sub(QUIET_ZONE));
+        x < modules && y < modules && code.get_module(x as i32, y as i32)
+    };
+    Ok(png_1bit(side, dark))
+}
+
+/// A square 1-bit greyscale PNG of `side` pixels, black where `dark(x, y)`.
+fn png_1bit(side: usize, dark: impl Fn(usize, usize) -> bool) -> Vec<u8> {
+    let row_bytes = side.div_ceil(8);
+    // Each scanline: filter type 0 (none), then the pixels, 8 to a byte, 1 = white.
+    let mut raw = Vec::with_capacity(side * (1 + row_bytes));
+    for y in 0..side {
+        raw.push(0);
+        for byte in 0..row_bytes {
+            let mut bits = 0u8;
+            for bit in 0..8 {
+                let x = byte * 8 + bit;
+                if x >= side || !dark(x, y) {
+                    bits |= 0x80 >> bit;
+                }
+            }
+            raw.push(bits);
+        }
+    }
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&(side as u32).to_be_bytes());
+    ihdr.extend_from_slice(&(side as u32).to_be_bytes());
+    // Bit depth 1, colour type 0 (greyscale), deflate, adaptive filtering, no interlace.
+    ihdr.extend_from_slice(&[1, 0, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &zlib_stored(&raw));
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// Appends a PNG chunk: length, type, data, CRC-32 of type and data.
+fn chunk(png: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = png.len();
+    png.extend_from_slice(kind);
+    png.extend_from_slice(data);
+    let crc = crc32(&png[start..]);
+    png.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// `data` as a zlib stream of stored (uncompressed) deflate blocks (RFC 1950, 1951).
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    const MAX_BLOCK: usize = 0xFFFF;
+    let mut out = vec![0x78, 0x01];
+    let mut blocks = data.chunks(MAX_BLOCK).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xFF, 0xFF]);
+    }
+    while let Some(block) = blocks.next() {
+        let last = blocks.peek().is_none();
+        let len = block.len() as u16;
+        out.push(u8::from(last));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(&adler32(data).to_be_bytes());
+    out
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for chunk in data.chunks(5552) {
+        for &byte in chunk {
+            a += u32::from(byte);
+            b += a;
+        }
+        a %= 65521;
+        b %= 65521;
+    }
+    (b << 16) | a
+}
+
+/// CRC-32 (ISO-HDLC, as PNG uses), bit by bit: a QR image is a few hundred bytes.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// The QR code of `payload` as documents of the first profile carry it (see
+/// [`crate::render::Profile`]): the `qrcode` crate's code and mask, drawn as one SVG path of
+/// unit squares with the quiet zone. Kept, unchanged, so that those documents regenerate.
 pub fn svg(payload: &str) -> Result<String> {
     let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
         .map_err(|e| anyhow::anyhow!("the QR payload cannot be encoded: {e}"))?;
@@ -159,12 +283,129 @@ mod tests {
     }
 
     #[test]
-    fn the_code_is_one_svg_path_and_the_same_payload_gives_the_same_code() {
+    fn the_legacy_code_is_one_svg_path_and_the_same_payload_gives_the_same_code() {
         let payload = sample().text("https://qujat.gov.kz/verify");
         let a = svg(&payload).unwrap();
         assert_eq!(a, svg(&payload).unwrap());
         assert!(a.starts_with("<?xml") && a.ends_with("</svg>"));
         assert_eq!(a.matches("<path").count(), 1);
         assert_ne!(a, svg(&payload.replace("media", "medib")).unwrap());
+    }
+
+    #[test]
+    fn checksums_match_their_standards() {
+        // The check values of the CRC catalogue and of RFC 1950's Adler-32.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
+        assert_eq!(adler32(b""), 1);
+        // Adler-32's sums are reduced often enough for long inputs.
+        let long = vec![0xFFu8; 100_000];
+        let (mut a, mut b) = (1u64, 0u64);
+        for &byte in &long {
+            a = (a + u64::from(byte)) % 65521;
+            b = (b + a) % 65521;
+        }
+        assert_eq!(adler32(&long), ((b << 16) | a) as u32);
+    }
+
+    #[test]
+    fn stored_blocks_hold_the_data_and_split_at_their_limit() {
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+        let z = zlib_stored(&data);
+        assert_eq!(&z[..2], &[0x78, 0x01]);
+        assert_eq!((u16::from(z[0]) << 8 | u16::from(z[1])) % 31, 0, "FCHECK");
+        // Two blocks: 65,535 bytes, not final; then the rest, final.
+        assert_eq!(&z[2..7], &[0, 0xFF, 0xFF, 0, 0]);
+        assert_eq!(&z[7..7 + 0xFFFF], &data[..0xFFFF]);
+        let second = 7 + 0xFFFF;
+        let rest = (data.len() - 0xFFFF) as u16;
+        assert_eq!(z[second], 1);
+        assert_eq!(&z[second + 1..second + 3], &rest.to_le_bytes());
+        assert_eq!(&z[second + 3..second + 5], &(!rest).to_le_bytes());
+        assert_eq!(&z[second + 5..z.len() - 4], &data[0xFFFF..]);
+        assert_eq!(&z[z.len() - 4..], &adler32(&data).to_be_bytes());
+    }
+
+    /// The pixels of a PNG written by `png_1bit`, read back by hand: true where black.
+    fn pixels(png: &[u8]) -> Vec<Vec<bool>> {
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let mut at = 8;
+        let (mut side, mut idat) = (0, Vec::new());
+        while at < png.len() {
+            let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+            let kind = &png[at + 4..at + 8];
+            let data = &png[at + 8..at + 8 + len];
+            let crc = u32::from_be_bytes(png[at + 8 + len..at + 12 + len].try_into().unwrap());
+            assert_eq!(crc, crc32(&png[at + 4..at + 8 + len]), "chunk CRC");
+            match kind {
+                b"IHDR" => {
+                    side = u32::from_be_bytes(data[..4].try_into().unwrap()) as usize;
+                    assert_eq!(&data[4..8], &data[..4], "square");
+                    assert_eq!(&data[8..], &[1, 0, 0, 0, 0]);
+                }
+                b"IDAT" => idat.extend_from_slice(data),
+                b"IEND" => assert!(data.is_empty()),
+                other => panic!("unexpected chunk {other:?}"),
+            }
+            at += 12 + len;
+        }
+        // One stored block: header, 5 block bytes, data, Adler-32.
+        let raw = &idat[7..idat.len() - 4];
+        assert_eq!(idat[2], 1);
+        assert_eq!(&idat[idat.len() - 4..], &adler32(raw).to_be_bytes());
+        let row = 1 + side.div_ceil(8);
+        assert_eq!(raw.len(), side * row);
+        (0..side)
+            .map(|y| {
+                assert_eq!(raw[y * row], 0, "filter type none");
+                (0..side)
+                    .map(|x| raw[y * row + 1 + x / 8] & (0x80 >> (x % 8)) == 0)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_png_holds_exactly_the_pixels_asked_for() {
+        // 11 pixels a side: rows need two bytes, the padding bits are white.
+        let dark = |x: usize, y: usize| (x + 2 * y) % 3 == 0;
+        let png = png_1bit(11, dark);
+        let read = pixels(&png);
+        for (y, row) in read.iter().enumerate() {
+            for (x, &black) in row.iter().enumerate() {
+                assert_eq!(black, dark(x, y), "pixel {x},{y}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_code_is_the_payload_with_its_quiet_zone_and_the_same_payload_gives_the_same_bytes() {
+        let payload = sample().text("https://qujat.gov.kz/verify");
+        let a = png(&payload).unwrap();
+        assert_eq!(a, png(&payload).unwrap());
+        assert_ne!(a, png(&payload.replace("media", "medib")).unwrap());
+        let read = pixels(&a);
+        let side = read.len();
+        let code = qrcodegen::QrCode::encode_segments_advanced(
+            &QrSegment::make_segments(&payload),
+            QrCodeEcc::Medium,
+            Version::MIN,
+            Version::MAX,
+            None,
+            false,
+        )
+        .unwrap();
+        assert_eq!(code.error_correction_level(), QrCodeEcc::Medium);
+        assert_eq!(side, code.size() as usize + 2 * QUIET_ZONE);
+        for y in 0..side {
+            for x in 0..side {
+                let inside = (QUIET_ZONE..side - QUIET_ZONE).contains(&x)
+                    && (QUIET_ZONE..side - QUIET_ZONE).contains(&y);
+                let expected =
+                    inside && code.get_module((x - QUIET_ZONE) as i32, (y - QUIET_ZONE) as i32);
+                assert_eq!(read[y][x], expected, "module {x},{y}");
+            }
+        }
     }
 }

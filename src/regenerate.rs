@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use crate::registry::read::Found;
 use crate::registry::templates::TemplateStore;
 use crate::registry::{DocumentEntry, canonical, sha256_hex};
-use crate::render::{ENGINE, Engine, PdfMeta};
+use crate::render::{Engine, PdfMeta, Profile};
 
 /// A document typeset again.
 #[derive(Debug, Clone)]
@@ -70,12 +70,16 @@ pub fn regenerate(
             short(&engine.fonts.hash)
         ));
     }
-    if doc.engine != ENGINE {
+    // The profile it was issued with: the engine, and the form its QR code took.
+    let profile = Profile::named(&doc.engine).unwrap_or_else(|| {
         changes.push(format!(
-            "it was typeset by {}; this qujat embeds {ENGINE}",
-            doc.engine
+            "it was typeset by {:?}, which this qujat does not have (it typesets new documents \
+             as {:?})",
+            doc.engine,
+            Profile::CURRENT.name()
         ));
-    }
+        Profile::CURRENT
+    });
     let bundle = match store.load(&doc.template) {
         Ok(bundle) => bundle,
         Err(err) => {
@@ -108,9 +112,9 @@ pub fn regenerate(
             doc.pdf.created
         ));
     }
-    let qr = crate::qr::svg(&doc.qr)?;
+    let qr = profile.qr(&doc.qr)?;
     let data = canonical(&doc.data);
-    let pdf = match engine.render(&template, data.as_bytes(), qr.as_bytes(), &meta) {
+    let pdf = match engine.render(&template, data.as_bytes(), &qr, &meta) {
         Ok(pdf) => pdf,
         Err(err) => {
             result.reasons.extend(changes);

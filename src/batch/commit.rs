@@ -12,18 +12,20 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::report::Issued;
-use super::{BatchConfig, Report, Setup};
+use super::{BatchConfig, Rendered, Report, Setup};
 use crate::fsio::{sync_files, write_replacing};
 use crate::plan::Planned;
 use crate::problem::Problem;
 use crate::registry::{
     DocumentEntry, Entry, PdfEntry, Record, Status, StatusEntry, Writer, sha256_hex,
 };
-use crate::render::{ENGINE, RenderError};
+use crate::render::Profile;
+use crate::spool::Spool;
 
 pub(super) struct Committer<'a> {
     setup: &'a Setup,
     config: &'a BatchConfig,
+    spool: &'a Spool,
     writers: &'a mut BTreeMap<String, Writer>,
     report: &'a mut Report,
     /// Per (registry, counter): how many planned numbers were not used because their document
@@ -42,12 +44,14 @@ impl<'a> Committer<'a> {
     pub fn new(
         setup: &'a Setup,
         config: &'a BatchConfig,
+        spool: &'a Spool,
         writers: &'a mut BTreeMap<String, Writer>,
         report: &'a mut Report,
     ) -> Committer<'a> {
         Committer {
             setup,
             config,
+            spool,
             writers,
             report,
             shifts: HashMap::new(),
@@ -72,13 +76,9 @@ impl<'a> Committer<'a> {
 
     /// Commits one document (in number order). Only I/O failures are errors; a document that
     /// cannot be rendered is reported and its number goes to the next one.
-    pub fn commit(
-        &mut self,
-        planned: &Planned,
-        rendered: Result<Vec<u8>, RenderError>,
-    ) -> Result<()> {
+    pub fn commit(&mut self, planned: &Planned, rendered: Rendered) -> Result<()> {
         let shift_of = |counter: &str| {
-            let place = (planned.registry.clone(), counter.to_string());
+            let place = (planned.registry.to_string(), counter.to_string());
             self.shifts.get(&place).copied().unwrap_or(0)
         };
         let shift = shift_of(&planned.counter);
@@ -89,22 +89,22 @@ impl<'a> Committer<'a> {
             let mut moved = planned.clone();
             let first_item = planned.items.first().map_or(0, |i| i.n - item_shift);
             moved.renumber(planned.n - shift, first_item, &self.setup.catalogue);
-            let rendered = self.setup.render(&moved, self.config);
+            let rendered = self.setup.render(&moved, self.config, self.spool)?;
             (Cow::Owned(moved), rendered)
         };
-        let pdf = match rendered {
+        let pdf = match rendered.pdf {
             Ok(pdf) => pdf,
             Err(err) => {
                 for (counter, count) in planned.takes() {
                     *self
                         .shifts
-                        .entry((planned.registry.clone(), counter))
+                        .entry((planned.registry.to_string(), counter))
                         .or_default() += count;
                 }
                 let problem =
                     Problem::new(planned.origin.clone(), format!("cannot be rendered: {err}"))
-                        .case(Some(&planned.key.case_id))
-                        .field(format!("document {}", planned.key.document));
+                        .case(Some(&planned.case_id))
+                        .field(format!("document {}", planned.document));
                 self.report.reject(planned.origin.clone(), vec![problem]);
                 return Ok(());
             }
@@ -117,30 +117,30 @@ impl<'a> Committer<'a> {
 
         let writer = self
             .writers
-            .get_mut(&planned.registry)
+            .get_mut(&*planned.registry)
             .expect("registries were opened");
         let (seq, prev) = writer.next_link();
-        let (_, template) = &self.setup.templates[&planned.template];
+        let (_, template) = &self.setup.templates[&*planned.template];
         let meta = planned.pdf_meta(&self.config.creator);
         let record = Record {
             seq,
             prev,
             entry: Entry::Document(DocumentEntry {
-                service: planned.key.service.clone(),
-                case_id: planned.key.case_id.clone(),
-                document: planned.key.document.clone(),
-                sequence: planned.counter.clone(),
+                service: planned.service.to_string(),
+                case_id: planned.case_id.clone(),
+                document: planned.document.to_string(),
+                sequence: planned.counter.to_string(),
                 n: planned.n,
                 number: planned.number.clone(),
                 items: planned.items.clone(),
                 once: planned.once.clone(),
                 issued: planned.issued,
                 case_hash: planned.case_hash.clone(),
-                content: planned.content(),
+                content: rendered.content,
                 data: serde_json::Value::Null,
                 template: template.version.clone(),
                 fonts: self.setup.engine.fonts.hash.clone(),
-                engine: ENGINE.to_string(),
+                engine: Profile::CURRENT.name().to_string(),
                 pdf: PdfEntry {
                     sha256: sha256.clone(),
                     file: file.clone(),
@@ -148,14 +148,14 @@ impl<'a> Committer<'a> {
                     ident: meta.ident,
                     creator: meta.creator,
                 },
-                qr: planned.qr(&self.config.verify_url),
-                holder: Some(planned.holder.clone()),
-                title: Some(planned.title.clone()),
+                qr: rendered.qr,
+                holder: Some(rendered.holder.clone()),
+                title: Some(rendered.title),
             }),
         };
-        writer.stage_with_data(&record, planned.data())?;
+        writer.stage_with_data(&record, &rendered.data)?;
         if let Some(number) = &planned.supersedes {
-            self.supersede(&planned, number)?;
+            self.supersede(&planned, &rendered.holder.id, number)?;
         }
         self.group
             .push((path, Issued::of(&planned, &file, &sha256)));
@@ -168,38 +168,33 @@ impl<'a> Committer<'a> {
     /// Marks the document `planned` replaces superseded, by an appended status event. A number
     /// that names no document of the registry (one issued before qujat kept it) or one that
     /// cannot be superseded is reported, and nothing is appended.
-    fn supersede(&mut self, planned: &Planned, number: &str) -> Result<()> {
+    fn supersede(&mut self, planned: &Planned, holder: &str, number: &str) -> Result<()> {
         let writer = self
             .writers
-            .get_mut(&planned.registry)
+            .get_mut(&*planned.registry)
             .expect("registries were opened");
-        let case = &planned.key.case_id;
-        let holder = Some(planned.holder.id.clone()).filter(|id| !id.is_empty());
-        let key = &planned.key;
-        let earlier = match crate::plan::superseded(
-            writer,
-            &key.service,
-            &key.document,
-            holder.as_deref(),
-            number,
-        ) {
-            Ok(Some(earlier)) => earlier,
-            Ok(None) => {
-                self.report.warn(format!(
-                    "case {case}: № {number}, which {} № {} replaces, is not in registry {} \
+        let case = &planned.case_id;
+        let holder = Some(holder).filter(|id| !id.is_empty());
+        let key = planned.key();
+        let earlier =
+            match crate::plan::superseded(writer, &key.service, &key.document, holder, number) {
+                Ok(Some(earlier)) => earlier,
+                Ok(None) => {
+                    self.report.warn(format!(
+                        "case {case}: № {number}, which {} № {} replaces, is not in registry {} \
                      (issued before qujat kept it?); nothing was marked superseded",
-                    key.document, planned.number, planned.registry
-                ));
-                return Ok(());
-            }
-            Err(why) => {
-                self.report.warn(format!(
-                    "case {case}: {why}; it was not marked superseded by № {}",
-                    planned.number
-                ));
-                return Ok(());
-            }
-        };
+                        key.document, planned.number, planned.registry
+                    ));
+                    return Ok(());
+                }
+                Err(why) => {
+                    self.report.warn(format!(
+                        "case {case}: {why}; it was not marked superseded by № {}",
+                        planned.number
+                    ));
+                    return Ok(());
+                }
+            };
         writer.stage_status(StatusEntry {
             target: earlier.seq,
             number: number.to_string(),

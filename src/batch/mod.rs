@@ -5,6 +5,7 @@
 //! number order, each PDF written atomically before its record is appended and made durable.
 
 mod commit;
+mod intake;
 mod progress;
 mod report;
 pub mod workers;
@@ -15,7 +16,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use rayon::prelude::*;
 
 pub use progress::ProgressMode;
 pub use report::{Rejection, Report, Summary};
@@ -24,11 +24,13 @@ use crate::case;
 use crate::catalogue::Catalogue;
 use crate::date::Date;
 use crate::plan::{self, Planned};
-use crate::problem::Problem;
 use crate::registry::templates::{TemplateBundle, TemplateStore};
-use crate::registry::{Status, StatusEntry, Writer};
-use crate::render::{Engine, RenderError, Template};
-use crate::validate::{self, Validator};
+use crate::registry::{
+    Holder, Status, StatusEntry, Words, Writer, holder_of, sha256_hex, title_of,
+};
+use crate::render::{Engine, Profile, RenderError, Template};
+use crate::spool::Spool;
+use crate::validate::Validator;
 
 /// Everything a batch run needs, resolved and checked by the command line.
 #[derive(Debug, Clone)]
@@ -94,28 +96,61 @@ impl Setup {
     }
 
     /// Renders a planned document with the batch's creator and verification address, turning
-    /// a panic inside the engine into an error.
-    pub fn render(&self, planned: &Planned, config: &BatchConfig) -> Result<Vec<u8>, RenderError> {
-        let (_, template) = &self.templates[&planned.template];
-        let data = planned.data();
+    /// a panic inside the engine into an error. The outer error is the spool failing (fatal);
+    /// the document's own failure is in [`Rendered::pdf`].
+    pub fn render(
+        &self,
+        planned: &Planned,
+        config: &BatchConfig,
+        spool: &Spool,
+    ) -> Result<Rendered> {
+        let (_, template) = &self.templates[&*planned.template];
+        let data = planned.data(spool)?;
+        let content = sha256_hex(data.as_bytes());
+        let qr = planned.qr(&config.verify_url, &content);
         let meta = planned.pdf_meta(&config.creator);
-        let qr = crate::qr::svg(&planned.qr(&config.verify_url))
-            .map_err(|err| RenderError(format!("{err:#}")))?;
-        std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.engine
-                .render(template, data.as_bytes(), qr.as_bytes(), &meta)
-        }))
-        .unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("unknown panic");
-            Err(RenderError(format!(
-                "the typesetting engine failed: {message}"
-            )))
+        let pdf = Profile::CURRENT
+            .qr(&qr)
+            .map_err(|err| RenderError(format!("{err:#}")))
+            .and_then(|image| {
+                std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    self.engine.render(template, data.as_bytes(), &image, &meta)
+                }))
+                .unwrap_or_else(|panic| {
+                    let message = panic
+                        .downcast_ref::<String>()
+                        .map(String::as_str)
+                        .or_else(|| panic.downcast_ref::<&str>().copied())
+                        .unwrap_or("unknown panic");
+                    Err(RenderError(format!(
+                        "the typesetting engine failed: {message}"
+                    )))
+                })
+            });
+        // Who it is issued to and its title are in the data (the record keeps them too, for
+        // extracts); reading them back here keeps them out of memory until now.
+        let shown: serde_json::Value = serde_json::from_str(&data)?;
+        Ok(Rendered {
+            holder: holder_of(&shown),
+            title: title_of(&shown),
+            data,
+            content,
+            qr,
+            pdf,
         })
     }
+}
+
+/// A planned document typeset: the data it shows (canonical JSON, numbers filled in), the
+/// hash of that registered content, the QR payload, its holder and title, and the PDF — or why
+/// there is none.
+pub struct Rendered {
+    pub data: String,
+    pub content: String,
+    pub qr: String,
+    pub holder: Holder,
+    pub title: Words,
+    pub pdf: Result<Vec<u8>, RenderError>,
 }
 
 /// Runs a batch. Everything it did is in the report, also when a fatal error (the registry
@@ -132,54 +167,29 @@ pub fn run(config: &BatchConfig) -> (Report, Result<()>) {
 fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     let setup = Setup::load(&config.catalogue, &config.templates, &config.fonts)?;
     let catalogue = &setup.catalogue;
+    // The planned documents' data waits here until rendered, not in memory.
+    let spool = Spool::new(&config.out)?;
 
-    // Parse.
-    let read = case::read_dir(&config.cases);
-    report.summary.files = read.files;
-    report.reject_reading(read.problems);
-
-    // Validate; a (service, id) given more than once is ambiguous, so all its copies are refused.
-    let duplicated = validate::duplicates(&read.cases);
+    // Parse and validate, case by case as the files are read.
     let covers = |c: char| setup.engine.covers(c);
     let validator = Validator {
         catalogue,
         today: config.today,
         covers: &covers,
     };
-    let checked: Vec<_> = read
-        .cases
-        .par_iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            if let Some(others) = duplicated.get(&i) {
-                let elsewhere: Vec<String> = others.iter().map(|o| o.to_string()).collect();
-                let problem = Problem::new(
-                    raw.origin(),
-                    format!(
-                        "the same service and case id is also given at {}",
-                        elsewhere.join("; ")
-                    ),
-                )
-                .case(raw.id())
-                .field("id");
-                return Err((raw.origin(), vec![problem]));
-            }
-            validator
-                .validate(raw)
-                .map_err(|problems| (raw.origin(), problems))
-        })
-        .collect();
-    // The parsed files are done with: keep memory for what comes.
-    drop(read.cases);
-    report.summary.cases = checked.len();
-    let mut valid = Vec::new();
-    for result in checked {
-        match result {
-            Ok(case) => valid.push(case),
-            Err((origin, problems)) => report.reject(origin, problems),
-        }
+    let mut intake = intake::Intake::new(catalogue, &validator, &spool);
+    let read = case::read_dir(&config.cases, &mut intake);
+    let taken = intake.finish()?;
+    report.summary.files = read.files;
+    report.reject_reading(read.problems);
+    report.summary.cases = taken.cases;
+    for rejected in taken.rejected {
+        report.reject(rejected.origin, rejected.problems);
     }
+    let valid = taken.candidates;
     report.record_overdue(&valid);
+    // The raw and validated cases are gone; what they took goes back before rendering.
+    crate::memory::give_back();
 
     // Lock and read every registry these cases go to, in name order.
     let registries: BTreeSet<&str> = valid
@@ -238,32 +248,34 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
         ));
     }
 
+    crate::memory::give_back();
     // Keep every template version before any record names it.
     let store = TemplateStore::new(&config.registry);
-    let used: BTreeSet<&str> = plan.documents.iter().map(|d| d.template.as_str()).collect();
+    let used: BTreeSet<&str> = plan.documents.iter().map(|d| &*d.template).collect();
     for path in used {
         store.keep(&setup.templates[path].0)?;
     }
 
     // Render in parallel, commit in order.
-    let mut committer = commit::Committer::new(&setup, config, &mut writers, report);
+    let mut committer = commit::Committer::new(&setup, config, &spool, &mut writers, report);
     let mut progress = progress::Progress::new(config.progress, plan.documents.len() as u64);
     let rendered = std::sync::atomic::AtomicUsize::new(0);
     workers::ordered(
-        &plan.documents,
+        plan.documents,
         config.jobs,
         config.jobs * 8,
         |planned| {
-            let result = setup.render(planned, config);
+            let result = setup.render(planned, config, &spool);
             let count = rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if count.is_multiple_of(EVICT_EVERY) || result.is_err() {
+            let failed = !matches!(&result, Ok(Rendered { pdf: Ok(_), .. }));
+            if count.is_multiple_of(EVICT_EVERY) || failed {
                 typst::comemo::evict(0);
             }
             result
         },
         |planned, result| {
             progress.inc();
-            committer.commit(planned, result)
+            committer.commit(&planned, result?)
         },
     )
     .and_then(|()| committer.flush())

@@ -3,15 +3,15 @@
 //! It holds no timings or clock readings, so the same inputs give the same report.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::BatchConfig;
 use crate::catalogue::REFUSED;
 use crate::date::Date;
-use crate::plan::{Already, Planned};
+use crate::plan::{Already, Candidate, Planned};
 use crate::problem::{Origin, Problem};
-use crate::validate::ValidCase;
 
 /// Counts for the summary line.
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
@@ -41,14 +41,14 @@ pub struct Rejection {
     pub problems: Vec<Problem>,
 }
 
-/// A document this run issued.
+/// A document this run issued. (A report lists every one: names many share are shared.)
 #[derive(Debug, Clone, Serialize)]
 pub struct Issued {
-    pub service: String,
+    pub service: Arc<str>,
     pub case_id: String,
-    pub document: String,
-    pub outcome: String,
-    pub registry: String,
+    pub document: Arc<str>,
+    pub outcome: Arc<str>,
+    pub registry: Arc<str>,
     pub number: String,
     /// Numbers given to the items the document lists (deposited objects).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -178,7 +178,7 @@ impl Report {
     }
 
     /// Lists the valid cases decided after their statutory term, in case order.
-    pub(super) fn record_overdue(&mut self, cases: &[ValidCase]) {
+    pub(super) fn record_overdue(&mut self, cases: &[Candidate]) {
         for case in cases.iter().filter(|c| c.decision_date > c.due) {
             self.overdue.push(Overdue {
                 service: case.service.clone(),
@@ -195,7 +195,7 @@ impl Report {
 
     /// Counts and lists a document whose record is durable.
     pub(super) fn issued(&mut self, issued: Issued) {
-        if issued.outcome == REFUSED {
+        if &*issued.outcome == REFUSED {
             self.summary.refused += 1;
         } else {
             self.summary.issued += 1;
@@ -208,9 +208,9 @@ impl Issued {
     /// The report's entry for `planned`, written to `file` with SHA-256 `sha256`.
     pub(super) fn of(planned: &Planned, file: &str, sha256: &str) -> Issued {
         Issued {
-            service: planned.key.service.clone(),
-            case_id: planned.key.case_id.clone(),
-            document: planned.key.document.clone(),
+            service: planned.service.clone(),
+            case_id: planned.case_id.clone(),
+            document: planned.document.clone(),
             outcome: planned.outcome.clone(),
             registry: planned.registry.clone(),
             number: planned.number.clone(),

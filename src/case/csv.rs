@@ -18,7 +18,9 @@ const MAX_DEPTH: usize = 8;
 /// case, and checking each against the others would cost their square.
 const MAX_COLUMNS: usize = 1000;
 
-pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>) {
+/// Reads a CSV file, handing each case to `on_case` as soon as its row is read. Returns the
+/// file's problems (a bad header, a bad row); no problem rejects rows read before it.
+pub(super) fn read(file: &Arc<Path>, text: &str, on_case: &mut dyn FnMut(RawCase)) -> Vec<Problem> {
     let origin = |pos: Option<Pos>| Origin {
         file: file.to_path_buf(),
         pos,
@@ -38,13 +40,10 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
     let headers = match reader.headers() {
         Ok(headers) => headers.clone(),
         Err(err) => {
-            return (
-                vec![],
-                vec![Problem::new(
-                    origin(Some(Pos::Row(1))),
-                    format!("bad header: {err}"),
-                )],
-            );
+            return vec![Problem::new(
+                origin(Some(Pos::Row(1))),
+                format!("bad header: {err}"),
+            )];
         }
     };
     if headers.len() > MAX_COLUMNS {
@@ -55,7 +54,7 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
                 headers.len()
             ),
         );
-        return (vec![], vec![problem]);
+        return vec![problem];
     }
     let mut paths: Vec<Vec<&str>> = Vec::new();
     let mut header_problems = Vec::new();
@@ -98,13 +97,12 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
             origin(Some(Pos::Row(1))),
             "the header has a single column: case CSV files are separated by ',' or ';'",
         );
-        return (vec![], vec![problem]);
+        return vec![problem];
     }
     if !header_problems.is_empty() {
-        return (vec![], header_problems);
+        return header_problems;
     }
 
-    let mut cases = Vec::new();
     let mut problems = Vec::new();
     let mut lines = LineCursor::new(text);
     for record in reader.records() {
@@ -144,12 +142,12 @@ pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>)
                 insert(&mut tree, path, cell, pos);
             }
         }
-        cases.push(RawCase {
+        on_case(RawCase {
             file: file.clone(),
             tree,
         });
     }
-    (cases, problems)
+    problems
 }
 
 /// The line a record starting at `byte` is on. The csv crate places a record at the blank lines
@@ -204,7 +202,9 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> (Vec<RawCase>, Vec<Problem>) {
-        read(&Arc::from(Path::new("t.csv")), text)
+        let mut cases = Vec::new();
+        let problems = read(&Arc::from(Path::new("t.csv")), text, &mut |c| cases.push(c));
+        (cases, problems)
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! A raw case is a tree of named values, as the file gave them, each with its position. Both
 //! formats map onto the same tree (see `docs/cases.md`), so validation has one input shape.
 //! A file that cannot be read becomes a problem; the other files are read all the same.
+//!
+//! Cases are handed on one at a time as they are read ([`Sink`]), so a batch never holds a
+//! folder's — or a large file's — raw cases at once.
 
 mod csv;
 mod xml;
@@ -121,13 +124,22 @@ impl<'a> LineCursor<'a> {
     }
 }
 
-/// What reading a folder of cases produced.
+/// What reading a folder of cases produced besides the cases.
 #[derive(Debug, Default)]
 pub struct Read {
-    pub cases: Vec<RawCase>,
     pub problems: Vec<Problem>,
     /// How many files were read (including those with problems).
     pub files: usize,
+}
+
+/// Where the cases of a folder go as they are read.
+pub trait Sink {
+    /// A case of the file being read.
+    fn case(&mut self, case: RawCase);
+    /// The file being read is done. `rejected`: it turned out to be unsound as a whole (XML
+    /// that breaks off), which rejects the cases already handed over from it as well; the
+    /// reason is among the problems [`read_dir`] returns.
+    fn file_done(&mut self, rejected: bool);
 }
 
 /// The formats qujat reads, by file extension.
@@ -139,12 +151,13 @@ fn format_of(path: &Path) -> Option<&'static str> {
     }
 }
 
-/// Reads every `.xml` and `.csv` file under `dir`, recursively, in path order.
+/// Reads every `.xml` and `.csv` file under `dir`, recursively, in path order, handing its
+/// cases to `sink` as they are read.
 ///
 /// Paths in problems and cases are relative to `dir`'s parent when possible, so reports read
 /// `sample/media.xml` rather than a long absolute path. Other files are ignored; hidden files and
 /// folders (a leading `.`) are skipped.
-pub fn read_dir(dir: &Path) -> Read {
+pub fn read_dir(dir: &Path, sink: &mut dyn Sink) -> Read {
     let mut read = Read::default();
     let display_base = dir.parent().unwrap_or(dir);
     let walker = walkdir::WalkDir::new(dir)
@@ -189,51 +202,66 @@ pub fn read_dir(dir: &Path) -> Read {
             Err(err) => {
                 read.problems
                     .push(Problem::new(origin, format!("cannot read: {err}")));
+                sink.file_done(false);
                 continue;
             }
         };
-        let (cases, problems) = read_bytes(&file, format, &bytes);
-        read.cases.extend(cases);
-        read.problems.extend(problems);
+        let result = read_file(&file, format, &bytes, &mut |case| sink.case(case));
+        let rejected = result.is_err();
+        read.problems
+            .extend(result.unwrap_or_else(|problems| problems));
+        sink.file_done(rejected);
     }
     read
 }
 
-/// Reads one file's bytes as the given format.
-pub fn read_bytes(file: &Arc<Path>, format: &str, bytes: &[u8]) -> (Vec<RawCase>, Vec<Problem>) {
+/// Reads one file's bytes as the given format, handing each case to `on_case` as it is read.
+/// `Ok` holds the problems of single rows and cases; `Err` means the file is rejected as a
+/// whole, the cases handed over included, and says why.
+pub fn read_file(
+    file: &Arc<Path>,
+    format: &str,
+    bytes: &[u8],
+    on_case: &mut dyn FnMut(RawCase),
+) -> Result<Vec<Problem>, Vec<Problem>> {
     let origin = || Origin {
         file: file.to_path_buf(),
         pos: None,
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return (vec![], vec![Problem::new(origin(), "the file is empty")]);
+        return Ok(vec![Problem::new(origin(), "the file is empty")]);
     }
     if let Some(what) = utf16(bytes) {
         let message = format!(
             "the file is {what}, not UTF-8 (a spreadsheet's \"Unicode Text\"?); save it as \
              \"CSV UTF-8\" instead"
         );
-        return (vec![], vec![Problem::new(origin(), message)]);
+        return Ok(vec![Problem::new(origin(), message)]);
     }
     if let Some(what) = binary(bytes) {
         let message = format!("the file is binary ({what}), not a case file");
-        return (vec![], vec![Problem::new(origin(), message)]);
+        return Ok(vec![Problem::new(origin(), message)]);
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
-        Err(err) => {
-            return (
-                vec![],
-                vec![Problem::new(origin(), not_utf8(format, bytes, err))],
-            );
-        }
+        Err(err) => return Ok(vec![Problem::new(origin(), not_utf8(format, bytes, err))]),
     };
     // A stray NUL or other control character in a value is left to validation, which names its
     // case and field; a file with many of them was refused as binary above.
     match format {
-        "xml" => xml::read(file, text),
-        _ => csv::read(file, text),
+        "xml" => xml::read(file, text, on_case).map_err(|problem| vec![problem]),
+        _ => Ok(csv::read(file, text, on_case)),
+    }
+}
+
+/// Reads one file's bytes as the given format: its cases (none if the file is rejected as a
+/// whole) and its problems.
+pub fn read_bytes(file: &Arc<Path>, format: &str, bytes: &[u8]) -> (Vec<RawCase>, Vec<Problem>) {
+    let mut cases = Vec::new();
+    match read_file(file, format, bytes, &mut |case| cases.push(case)) {
+        Ok(problems) => (cases, problems),
+        Err(problems) => (Vec::new(), problems),
     }
 }
 

@@ -32,21 +32,28 @@ struct Frame {
     text: String,
 }
 
-pub(super) fn read(file: &Arc<Path>, text: &str) -> (Vec<RawCase>, Vec<Problem>) {
+/// Reads an XML file, handing each sound case to `on_case` as soon as its `</case>` is read.
+/// A file that is not sound XML is rejected as a whole, naming the case it broke off in:
+/// `Err` then holds that problem, and the cases handed over before it belong to the rejected
+/// file too. `Ok` holds the problems of single cases and elements.
+pub(super) fn read(
+    file: &Arc<Path>,
+    text: &str,
+    on_case: &mut dyn FnMut(RawCase),
+) -> Result<Vec<Problem>, Problem> {
     let mut parser = Parser {
         file,
         stack: Vec::new(),
-        cases: Vec::new(),
+        on_case,
         problems: Vec::new(),
         case_problems: Vec::new(),
         root_seen: false,
     };
     match parser.run(text) {
-        Ok(()) => (parser.cases, parser.problems),
-        // A file that is not sound XML is rejected as a whole, naming the case it broke off in.
+        Ok(()) => Ok(parser.problems),
         Err(problem) => {
             let id = parser.open_case_id();
-            (Vec::new(), vec![problem.case(id.as_deref())])
+            Err(problem.case(id.as_deref()))
         }
     }
 }
@@ -56,7 +63,8 @@ struct Parser<'f> {
     file: &'f Arc<Path>,
     /// The elements open at this point, outermost first.
     stack: Vec<Frame>,
-    cases: Vec<RawCase>,
+    /// Where each sound case goes.
+    on_case: &'f mut dyn FnMut(RawCase),
     problems: Vec<Problem>,
     /// Problems of the case being read; the case is dropped if there are any.
     case_problems: Vec<Problem>,
@@ -298,7 +306,7 @@ impl Parser<'_> {
                 tree: node,
             };
             if self.case_problems.is_empty() {
-                self.cases.push(case);
+                (self.on_case)(case);
             } else {
                 let id = case.id().map(str::to_string);
                 let problems = self.case_problems.drain(..).map(|p| p.case(id.as_deref()));
@@ -330,7 +338,11 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> (Vec<RawCase>, Vec<Problem>) {
-        read(&Arc::from(Path::new("t.xml")), text)
+        let mut cases = Vec::new();
+        match read(&Arc::from(Path::new("t.xml")), text, &mut |c| cases.push(c)) {
+            Ok(problems) => (cases, problems),
+            Err(problem) => (Vec::new(), vec![problem]),
+        }
     }
 
     #[test]

@@ -510,7 +510,7 @@ fn run_set_status(config: &Config, args: SetStatusArgs) -> Result<i32> {
             );
             return Ok(exit::REJECTED);
         }
-        [one] => *one,
+        [one] => one.clone(),
         _ => bail!(
             "registry {} has several documents № {}; this cannot be resolved by number",
             args.registry,

@@ -8,12 +8,13 @@ pub mod check;
 pub mod checkpoint;
 pub mod index;
 mod journal;
+mod lookups;
 pub mod merkle;
 pub mod read;
 mod record;
 pub mod templates;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use anyhow::{Context, Result, bail};
 
 pub use chain::{Chain, ChainError, Link, LinkEntry};
 pub use journal::{At, Head, Journal, Line, Lines, Recovery, WriterLock};
+use lookups::Lookups;
 pub use record::{
     DocumentEntry, Entry, GENESIS, Holder, ItemNumber, LineError, PdfEntry, Record, Status,
     StatusEntry, Words, canonical, hash_json, holder_of, parse_brief, parse_line, sha256_hex,
@@ -56,10 +58,8 @@ pub struct Writer {
     journal: Journal,
     lock: WriterLock,
     chain: Chain,
-    index: HashMap<Key, Registered>,
-    once: HashMap<OnceKey, Registered>,
-    /// Documents by (sequence, number).
-    numbers: HashMap<(String, String), Key>,
+    /// Every registered document, by key, once-only value and number.
+    lookups: Lookups,
     /// What recovery cut off at open, if anything.
     pub recovery: Option<Recovery>,
     /// The journal's length in bytes, staged lines not included.
@@ -100,49 +100,7 @@ pub fn holder_id(data: &serde_json::Value) -> Option<String> {
 impl Writer {
     /// Adds a record's document to the lookups by key, by once-only key and by number.
     fn index_record(&mut self, record: &Record) {
-        let mut lookups = Lookups {
-            index: std::mem::take(&mut self.index),
-            once: std::mem::take(&mut self.once),
-            numbers: std::mem::take(&mut self.numbers),
-        };
-        lookups.add(record);
-        (self.index, self.once, self.numbers) = (lookups.index, lookups.once, lookups.numbers);
-    }
-}
-
-/// What a writer looks documents up by.
-#[derive(Default)]
-struct Lookups {
-    index: HashMap<Key, Registered>,
-    once: HashMap<OnceKey, Registered>,
-    numbers: HashMap<(String, String), Key>,
-}
-
-impl Lookups {
-    fn add(&mut self, record: &Record) {
-        let Some(doc) = record.document() else {
-            return;
-        };
-        let registered = Registered {
-            number: doc.number.clone(),
-            issued: doc.issued,
-            case_hash: doc.case_hash.clone(),
-            seq: record.seq,
-            case_id: doc.case_id.clone(),
-            holder: Some(doc.holder().id).filter(|id| !id.is_empty()),
-        };
-        if let Some(value) = &doc.once {
-            let key = (doc.service.clone(), doc.document.clone(), value.clone());
-            self.once.insert(key, registered.clone());
-        }
-        let key = Key {
-            service: doc.service.clone(),
-            case_id: doc.case_id.clone(),
-            document: doc.document.clone(),
-        };
-        self.numbers
-            .insert((doc.sequence.clone(), doc.number.clone()), key.clone());
-        self.index.insert(key, registered);
+        self.lookups.add(record);
     }
 }
 
@@ -299,9 +257,7 @@ impl Writer {
             journal,
             lock,
             chain,
-            index: lookups.index,
-            once: lookups.once,
-            numbers: lookups.numbers,
+            lookups,
             recovery,
             end,
             staged: Vec::new(),
@@ -336,24 +292,9 @@ impl Writer {
         Ok(())
     }
 
-    /// The document numbered `number` in `sequence`, if registered.
-    pub fn by_number(&self, sequence: &str, number: &str) -> Option<(&Key, &Registered)> {
-        let key = self
-            .numbers
-            .get(&(sequence.to_string(), number.to_string()))?;
-        Some((key, &self.index[key]))
-    }
-
-    /// Every registered document numbered `number`, in any sequence.
-    pub fn find_number(&self, number: &str) -> Vec<(&Key, &Registered)> {
-        let mut found: Vec<_> = self
-            .numbers
-            .iter()
-            .filter(|((_, n), _)| n == number)
-            .map(|(_, key)| (key, &self.index[key]))
-            .collect();
-        found.sort_by_key(|(_, r)| r.seq);
-        found
+    /// Every registered document numbered `number`, in any sequence, in journal order.
+    pub fn find_number(&self, number: &str) -> Vec<(Key, Registered)> {
+        self.lookups.find_number(number)
     }
 
     /// The status in force of the document of record `seq`.
@@ -362,13 +303,13 @@ impl Writer {
     }
 
     /// The registered document under `key`, if any.
-    pub fn registered(&self, key: &Key) -> Option<&Registered> {
-        self.index.get(key)
+    pub fn registered(&self, key: &Key) -> Option<Registered> {
+        self.lookups.registered(key)
     }
 
     /// The document registered under a once-only key, if any.
-    pub fn registered_once(&self, key: &OnceKey) -> Option<&Registered> {
-        self.once.get(key)
+    pub fn registered_once(&self, key: &OnceKey) -> Option<Registered> {
+        self.lookups.registered_once(key)
     }
 
     /// The last position used in each number sequence.

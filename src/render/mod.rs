@@ -3,10 +3,10 @@
 //!
 //! The data reaches the template as data — the fixed virtual file `/case.json`, which templates
 //! read with `json(sys.inputs.data)` — never as markup; the document's QR code is the fixed
-//! virtual file `/qr.svg` (`sys.inputs.qr`). Everything that could vary between two
-//! renderings is fixed: fonts come from the fonts folder only, `today()` is unavailable, and the
-//! PDF's identifier, timestamp and creator come from the registry record. The same inputs give the
-//! same bytes, in any process.
+//! virtual file `sys.inputs.qr` (`/qr.png`, or `/qr.svg` for documents of the first
+//! [`Profile`]). Everything that could vary between two renderings is fixed: fonts come from the
+//! fonts folder only, `today()` is unavailable, and the PDF's identifier, timestamp and creator
+//! come from the registry record. The same inputs give the same bytes, in any process.
 
 mod fonts;
 mod world;
@@ -28,23 +28,85 @@ pub use fonts::Fonts;
 use world::DocumentWorld;
 
 use crate::date::Date;
+use crate::qr;
 use crate::registry::templates::TemplateBundle;
 
 /// The virtual path of the document's data.
 pub const DATA_PATH: &str = "/case.json";
 
-/// The virtual path of the document's QR code.
-pub const QR_PATH: &str = "/qr.svg";
+/// How a record is typeset besides its template: the engine, and the form of the QR code the
+/// pipeline hands the template. A record names its profile (its `engine` field), and a document
+/// is always typeset again with the profile it was issued with, so changing the profile of new
+/// documents never changes an old one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// `typst 0.15.1`: the QR code as an SVG path of unit squares (`/qr.svg`, [`qr::svg`]).
+    /// The first documents' profile; its QR code costs the engine about a fifth of a
+    /// document's typesetting.
+    TypstSvgQr,
+    /// `typst 0.15.1, qr png`: the QR code as a 1-bit PNG, one pixel per module (`/qr.png`,
+    /// [`qr::png`]): a few hundred bytes the PDF embeds as a tiny image.
+    TypstPngQr,
+}
 
-/// The engine name and version recorded with every document.
-pub const ENGINE: &str = "typst 0.15.1";
+impl Profile {
+    /// The profile of new documents.
+    pub const CURRENT: Profile = Profile::TypstPngQr;
+    const ALL: [Profile; 2] = [Profile::TypstSvgQr, Profile::TypstPngQr];
+
+    /// The name records carry in `engine`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::TypstSvgQr => "typst 0.15.1",
+            Profile::TypstPngQr => "typst 0.15.1, qr png",
+        }
+    }
+
+    /// The profile a record's `engine` names, if this qujat has it.
+    pub fn named(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The virtual path of the QR code image (its extension tells the engine its format).
+    pub fn qr_path(self) -> &'static str {
+        match self {
+            Profile::TypstSvgQr => "/qr.svg",
+            Profile::TypstPngQr => "/qr.png",
+        }
+    }
+
+    /// The QR code image of `payload` in this profile's form.
+    pub fn qr(self, payload: &str) -> Result<QrImage> {
+        let bytes = match self {
+            Profile::TypstSvgQr => qr::svg(payload)?.into_bytes(),
+            Profile::TypstPngQr => qr::png(payload)?,
+        };
+        Ok(QrImage {
+            profile: self,
+            bytes,
+        })
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A document's QR code image, in the form of the profile it is typeset with.
+#[derive(Debug, Clone)]
+pub struct QrImage {
+    pub profile: Profile,
+    pub bytes: Vec<u8>,
+}
 
 /// What is shared by every rendering: the standard library and the fonts.
 pub struct Engine {
-    library: LazyHash<Library>,
+    /// The standard library of each profile: they differ in `sys.inputs.qr`.
+    libraries: [LazyHash<Library>; 2],
     pub fonts: Fonts,
     data_id: FileId,
-    qr_id: FileId,
+    /// The QR code's file in each profile.
+    qr_ids: [FileId; 2],
 }
 
 /// A template version ready to render: its sources parsed once.
@@ -85,15 +147,20 @@ fn file_id(path: &str) -> Result<FileId> {
 impl Engine {
     pub fn new(fonts_dir: &Path) -> Result<Engine> {
         let fonts = Fonts::load(fonts_dir)?;
-        let mut inputs = Dict::new();
-        inputs.insert("data".into(), DATA_PATH.into_value());
-        inputs.insert("qr".into(), QR_PATH.into_value());
-        let library = Library::builder().with_inputs(inputs).build();
+        let library = |profile: Profile| {
+            let mut inputs = Dict::new();
+            inputs.insert("data".into(), DATA_PATH.into_value());
+            inputs.insert("qr".into(), profile.qr_path().into_value());
+            LazyHash::new(Library::builder().with_inputs(inputs).build())
+        };
         Ok(Engine {
-            library: LazyHash::new(library),
+            libraries: Profile::ALL.map(library),
             fonts,
             data_id: file_id(DATA_PATH)?,
-            qr_id: file_id(QR_PATH)?,
+            qr_ids: [
+                file_id(Profile::ALL[0].qr_path())?,
+                file_id(Profile::ALL[1].qr_path())?,
+            ],
         })
     }
 
@@ -118,31 +185,35 @@ impl Engine {
         })
     }
 
-    /// Lays out one document: `data` is the JSON the template reads, `qr` its QR code's SVG.
+    /// Lays out one document: `data` is the JSON the template reads, `qr` its QR code.
     pub fn compile(
         &self,
         template: &Template,
         data: &[u8],
-        qr: &[u8],
+        qr: &QrImage,
     ) -> Result<PagedDocument, RenderError> {
         compile_in(&self.world(template, data, qr))
     }
 
-    fn world<'a>(&'a self, template: &'a Template, data: &[u8], qr: &[u8]) -> DocumentWorld<'a> {
+    fn world<'a>(&'a self, template: &'a Template, data: &[u8], qr: &QrImage) -> DocumentWorld<'a> {
+        let profile = qr.profile.index();
         DocumentWorld {
             engine: self,
             template,
+            library: &self.libraries[profile],
             data: Bytes::new(data.to_vec()),
-            qr: Bytes::new(qr.to_vec()),
+            qr_id: self.qr_ids[profile],
+            qr: Bytes::new(qr.bytes.clone()),
         }
     }
 
-    /// Renders one document: `data` is the JSON the template reads, `qr` its QR code's SVG.
+    /// Renders one document: `data` is the JSON the template reads, `qr` its QR code, in the
+    /// form of the profile the document is typeset with.
     pub fn render(
         &self,
         template: &Template,
         data: &[u8],
-        qr: &[u8],
+        qr: &QrImage,
         meta: &PdfMeta,
     ) -> Result<Vec<u8>, RenderError> {
         let world = self.world(template, data, qr);

@@ -13,7 +13,11 @@ use super::{Engine, Template};
 pub(super) struct DocumentWorld<'a> {
     pub engine: &'a Engine,
     pub template: &'a Template,
+    /// The standard library of the document's profile.
+    pub library: &'a LazyHash<Library>,
     pub data: Bytes,
+    /// Where the QR code is in the document's profile, and its bytes.
+    pub qr_id: FileId,
     pub qr: Bytes,
 }
 
@@ -29,7 +33,7 @@ impl DocumentWorld<'_> {
 
 impl World for DocumentWorld<'_> {
     fn library(&self) -> &LazyHash<Library> {
-        &self.engine.library
+        self.library
     }
 
     fn book(&self) -> &LazyHash<FontBook> {
@@ -50,7 +54,7 @@ impl World for DocumentWorld<'_> {
         if id == self.engine.data_id {
             return Ok(self.data.clone());
         }
-        if id == self.engine.qr_id {
+        if id == self.qr_id {
             return Ok(self.qr.clone());
         }
         match self.source_of(id) {

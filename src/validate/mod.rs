@@ -7,8 +7,6 @@
 
 mod value;
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value as Json};
 
 use crate::case::{Node, RawCase};
@@ -396,28 +394,6 @@ fn put(map: &mut Map<String, Json>, path: &str, value: Json) {
             }
         }
     }
-}
-
-/// Finds cases that share a service and case id: for each such case, where the others are.
-pub fn duplicates(cases: &[RawCase]) -> BTreeMap<usize, Vec<Origin>> {
-    let mut seen = BTreeMap::<(&str, &str), Vec<usize>>::new();
-    for (i, case) in cases.iter().enumerate() {
-        if let (Some(service), Some(id)) = (case.tree.text_at("service"), case.id()) {
-            seen.entry((service, id)).or_default().push(i);
-        }
-    }
-    let mut out = BTreeMap::new();
-    for group in seen.into_values().filter(|v| v.len() > 1) {
-        for &i in &group {
-            let others = group
-                .iter()
-                .filter(|&&j| j != i)
-                .map(|&j| cases[j].origin())
-                .collect();
-            out.insert(i, others);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

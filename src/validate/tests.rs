@@ -348,16 +348,6 @@ fn the_authority_in_force_on_the_decision_date_is_used() {
 }
 
 #[test]
-fn duplicates_across_the_batch_are_found() {
-    let file: Arc<Path> = Arc::from(Path::new("t.xml"));
-    let xml = format!("<cases>{BASE}{BASE}{}</cases>", BASE.replace("T-1", "T-2"));
-    let (cases, _) = read_bytes(&file, "xml", xml.as_bytes());
-    let found = duplicates(&cases);
-    assert_eq!(found.keys().copied().collect::<Vec<_>>(), vec![0, 1]);
-    assert_eq!(found[&0], vec![cases[1].origin()]);
-}
-
-#[test]
 fn the_examples_in_the_format_documentation_are_valid() {
     let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cases.md"))
         .unwrap();

@@ -4,7 +4,7 @@
 use qujat::registry::read::Reader;
 use qujat::registry::templates::TemplateStore;
 use qujat::registry::{DocumentEntry, canonical};
-use qujat::render::Engine;
+use qujat::render::{Engine, Profile};
 
 use crate::util::*;
 
@@ -153,9 +153,11 @@ fn the_qr_code_on_a_document_decodes_to_a_payload_that_verify_accepts() {
         .load(&doc.template)
         .unwrap();
     let template = engine.template(&bundle).unwrap();
-    let svg = qujat::qr::svg(&doc.qr).unwrap();
+    let profile = Profile::named(&doc.engine).unwrap();
+    assert_eq!(profile, Profile::CURRENT);
+    let qr = profile.qr(&doc.qr).unwrap();
     let laid_out = engine
-        .compile(&template, canonical(&doc.data).as_bytes(), svg.as_bytes())
+        .compile(&template, canonical(&doc.data).as_bytes(), &qr)
         .unwrap();
     let options = typst_render::RenderOptions {
         pixel_per_pt: 4.0.into(),

@@ -152,14 +152,14 @@ fn template_samples_are_what_the_pipeline_gives_templates() {
         .iter()
         .find(|r| r["case_id"] == "MR-2026-0118")
         .unwrap();
-    let svg = qujat::qr::svg(certificate["qr"].as_str().unwrap()).unwrap();
-    let path = repo().join("templates/lib/qr.sample.svg");
+    let png = qujat::qr::png(certificate["qr"].as_str().unwrap()).unwrap();
+    let path = repo().join("templates/qr.sample.png");
     if std::env::var("SNAPSHOTS").as_deref() == Ok("overwrite") {
-        std::fs::write(&path, &svg).unwrap();
+        std::fs::write(&path, &png).unwrap();
     }
     assert!(
-        std::fs::read_to_string(&path).unwrap_or_default() == svg,
-        "templates/lib/qr.sample.svg is out of date: run SNAPSHOTS=overwrite make test"
+        std::fs::read(&path).unwrap_or_default() == png,
+        "templates/qr.sample.png is out of date: run SNAPSHOTS=overwrite make test"
     );
 }
 

@@ -1,0 +1,253 @@
+//! The spool: the data of every planned document, on disk from the moment its case is read until
+//! the document is rendered, so that a batch holds a few hundred bytes per document in memory
+//! however many it issues.
+//!
+//! A document's data is made when its case is validated, before its number is known. It is
+//! kept as its canonical JSON text with two gaps, where `document.items` and `document.number`
+//! go; filling them in gives exactly the canonical text of the numbered data (what the template
+//! reads, the record keeps and the content hash covers), without parsing or serialising the
+//! data again.
+//!
+//! The spool is an anonymous file (`O_TMPFILE`) in the output folder: it has no name, so nothing
+//! is left behind whatever happens to the process, and the case data in it is never visible to
+//! another program. Writes and reads are positioned, so any thread may do either.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value as Json;
+
+/// A document's data with its two number gaps: `text` is the canonical JSON of the data without
+/// the values of `document.items` and `document.number`; they go at `cuts[0]` and `cuts[1]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataParts {
+    text: String,
+    cuts: [usize; 2],
+}
+
+impl DataParts {
+    /// Splits `data` — an object whose `document` object has `items` and `number` — at those two
+    /// values. The text around them is what [`crate::registry::canonical`] writes: serde_json's
+    /// compact form, keys in order.
+    pub fn of(data: &Json) -> Result<DataParts> {
+        let Json::Object(top) = data else {
+            bail!("document data must be an object");
+        };
+        let mut text = String::with_capacity(4096);
+        let mut cuts = Vec::with_capacity(2);
+        text.push('{');
+        for (i, (key, value)) in top.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            push_json(&mut text, key);
+            text.push(':');
+            match (key.as_str(), value) {
+                ("document", Json::Object(document)) => {
+                    text.push('{');
+                    for (j, (key, value)) in document.iter().enumerate() {
+                        if j > 0 {
+                            text.push(',');
+                        }
+                        push_json(&mut text, key);
+                        text.push(':');
+                        if key == "items" || key == "number" {
+                            cuts.push(text.len());
+                        } else {
+                            push_json(&mut text, value);
+                        }
+                    }
+                    text.push('}');
+                }
+                _ => push_json(&mut text, value),
+            }
+        }
+        text.push('}');
+        let [items, number] = cuts[..] else {
+            bail!("document data must have document.items and document.number");
+        };
+        Ok(DataParts {
+            text,
+            cuts: [items, number],
+        })
+    }
+
+    /// The canonical text of the data with these items and this number.
+    pub fn fill(&self, items: &Json, number: &str) -> String {
+        fill(self.text.as_bytes(), self.cuts, items, number)
+    }
+}
+
+fn push_json(text: &mut String, value: &(impl serde::Serialize + ?Sized)) {
+    text.push_str(&serde_json::to_string(value).expect("JSON values always serialise"));
+}
+
+fn fill(text: &[u8], [items_at, number_at]: [usize; 2], items: &Json, number: &str) -> String {
+    let (head, rest) = text.split_at(items_at);
+    let (middle, tail) = rest.split_at(number_at - items_at);
+    let items = serde_json::to_string(items).expect("JSON values always serialise");
+    let number = serde_json::to_string(number).expect("strings always serialise");
+    let mut out = Vec::with_capacity(text.len() + items.len() + number.len());
+    out.extend_from_slice(head);
+    out.extend_from_slice(items.as_bytes());
+    out.extend_from_slice(middle);
+    out.extend_from_slice(number.as_bytes());
+    out.extend_from_slice(tail);
+    // Both the text and what went into it are UTF-8; the cuts are at ASCII `:`s.
+    String::from_utf8(out).expect("spooled data is UTF-8")
+}
+
+/// Where a document's data is in the spool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spooled {
+    offset: u64,
+    len: u32,
+    cuts: [u32; 2],
+}
+
+/// The spool file of one batch.
+#[derive(Debug)]
+pub struct Spool {
+    file: File,
+    /// Where the next document's data goes.
+    end: AtomicU64,
+}
+
+impl Spool {
+    /// A new, empty spool in `dir` (created if missing).
+    pub fn new(dir: &Path) -> Result<Spool> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+        let file = tempfile::tempfile_in(dir).with_context(|| {
+            format!(
+                "cannot create the batch's spool file (an unnamed temporary file) in {}",
+                dir.display()
+            )
+        })?;
+        Ok(Spool {
+            file,
+            end: AtomicU64::new(0),
+        })
+    }
+
+    /// Writes a document's data to the spool.
+    pub fn put(&self, parts: &DataParts) -> Result<Spooled> {
+        let bytes = parts.text.as_bytes();
+        let len = u32::try_from(bytes.len()).context("a document's data is over 4 GiB")?;
+        let offset = self.end.fetch_add(u64::from(len), Ordering::Relaxed);
+        self.file
+            .write_all_at(bytes, offset)
+            .context("cannot write to the batch's spool file (disk full?)")?;
+        Ok(Spooled {
+            offset,
+            len,
+            cuts: parts.cuts.map(|c| c as u32),
+        })
+    }
+
+    /// The canonical text of a spooled document's data with these items and this number.
+    pub fn data(&self, at: &Spooled, items: &Json, number: &str) -> Result<String> {
+        let mut text = vec![0; at.len as usize];
+        self.file
+            .read_exact_at(&mut text, at.offset)
+            .context("cannot read the batch's spool file")?;
+        Ok(fill(&text, at.cuts.map(|c| c as usize), items, number))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::registry::canonical;
+
+    /// Data shaped like a template's, with keys that sort on both sides of `document`, `items`
+    /// and `number`, and texts that need escaping.
+    fn sample() -> Json {
+        json!({
+            "authority": {"name": {"kk": "Ақпарат комитеті", "ru": "Комитет \"информации\""}},
+            "case": {"id": "A-1", "items": [{"number": "x"}], "title": "#set \\ ] $ \u{7f} \t"},
+            "deadline": {"days": 15},
+            "document": {
+                "date": {"iso": "2026-11-24"},
+                "items": [],
+                "kind": "certificate",
+                "number": "",
+                "title": {"kk": "Куәлік", "ru": "Свидетельство"},
+            },
+            "documents": "not the one",
+            "duty": {"mci": 5},
+            "zzz": null,
+        })
+    }
+
+    #[test]
+    fn filled_parts_are_the_canonical_text_of_the_numbered_data() {
+        let data = sample();
+        let parts = DataParts::of(&data).unwrap();
+        for (items, number) in [
+            (json!([]), "00017-Г"),
+            (
+                json!([{"n": 3, "number": "ПО-3"}, {"n": 4, "number": "ПО-4"}]),
+                "Д\"1\\",
+            ),
+            (json!([]), ""),
+        ] {
+            let mut numbered = data.clone();
+            numbered["document"]["items"] = items.clone();
+            numbered["document"]["number"] = json!(number);
+            assert_eq!(parts.fill(&items, number), canonical(&numbered));
+        }
+    }
+
+    #[test]
+    fn data_without_its_number_places_is_refused() {
+        let mut data = sample();
+        data["document"].as_object_mut().unwrap().remove("items");
+        assert!(DataParts::of(&data).is_err());
+        assert!(DataParts::of(&json!([1, 2])).is_err());
+    }
+
+    #[test]
+    fn the_spool_gives_back_what_was_put_from_any_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(&dir.path().join("out")).unwrap();
+        let made: Vec<(Json, Spooled)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..4)
+                .map(|t| {
+                    let spool = &spool;
+                    scope.spawn(move || {
+                        (0..50)
+                            .map(|i| {
+                                let mut data = sample();
+                                data["case"]["id"] = json!(format!("T{t}-{i}"));
+                                let at = spool.put(&DataParts::of(&data).unwrap()).unwrap();
+                                (data, at)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect()
+        });
+        for (data, at) in &made {
+            let items = json!([{"n": 1, "number": "1"}]);
+            let mut numbered = data.clone();
+            numbered["document"]["items"] = items.clone();
+            numbered["document"]["number"] = json!("N");
+            assert_eq!(spool.data(at, &items, "N").unwrap(), canonical(&numbered));
+        }
+        // The spool has no name: the output folder shows nothing of it.
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("out")).unwrap().count(),
+            0
+        );
+    }
+}
