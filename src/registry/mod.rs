@@ -11,6 +11,7 @@ mod journal;
 pub mod merkle;
 pub mod read;
 mod record;
+pub mod short;
 pub mod templates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -244,7 +245,8 @@ impl Writer {
         let mut tree = merkle::Tree::new();
         let mut end = 0;
         journal.scan_parallel(
-            |_, line| {
+            || (),
+            |_, _, line| {
                 let (hash, body) = split_line(line)?;
                 Ok((hash.to_string(), parse_for_readers(body)?))
             },

@@ -6,6 +6,9 @@
 //! Each record names the previous record's hash in `prev`, so any edit, deletion or reordering
 //! breaks the chain at a record that can be named. Nothing but SHA-256 is needed to check it.
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
@@ -350,7 +353,10 @@ pub fn split_line(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
         .strip_prefix(LINE_MID)
         .and_then(|r| r.strip_suffix(b"}"))
         .ok_or(LineError::Shape("must be {\"hash\":…,\"record\":…}"))?;
-    if sha256_hex(body) != hash {
+    // Compared as text on the stack: a million lines need no million strings.
+    let mut digest = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(body), &mut digest).expect("64 hex digits hold a SHA-256");
+    if digest != hash.as_bytes() {
         return Err(LineError::Hash);
     }
     Ok((hash, body))
@@ -361,11 +367,34 @@ pub fn split_line(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
 /// `content` (strings, in which `"` is always escaped) and is followed by `document`, whose
 /// string value no key inside `data` can imitate after it.
 pub(super) fn data_span(body: &[u8]) -> Option<(usize, usize)> {
-    const DATA: &[u8] = b",\"data\":";
-    const DOCUMENT: &[u8] = b",\"document\":\"";
-    let start = memchr::memmem::find(body, DATA)? + DATA.len();
-    let end = memchr::memmem::rfind(body, DOCUMENT)?;
+    static DATA: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b",\"data\":"));
+    let start = DATA.find(body)? + DATA.needle().len();
+    let end = last_document_key(body)?;
     (start < end).then_some((start, end))
+}
+
+/// Where the last `,"document":"` in `body` starts. A search backwards from the end would be
+/// the plain way, but memchr's reverse search has no SIMD prefilter, and the key is usually
+/// within the last kilobyte or two (`data` comes before it, the record's own short fields
+/// after it). So the last few kilobytes are searched forwards, then a window four times as
+/// wide, and so on: the last match in a window that has one is the last match of all (one
+/// starting before the window starts before it, and none inside is missed: the needle cannot
+/// overlap itself).
+fn last_document_key(body: &[u8]) -> Option<usize> {
+    static DOCUMENT: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b",\"document\":\""));
+    let mut window = 4096;
+    loop {
+        let from = body.len().saturating_sub(window);
+        if let Some(found) = DOCUMENT.find_iter(&body[from..]).last() {
+            return Some(from + found);
+        }
+        if from == 0 {
+            return None;
+        }
+        window *= 4;
+    }
 }
 
 /// Reads a record's body (hashed bytes, as [`split_line`] gives them) without its `data`: every
@@ -449,6 +478,44 @@ pub(crate) mod tests {
         };
         doc.data = Json::Null;
         assert_eq!(to_line_with_data(&without, &text), to_line(&full));
+    }
+
+    #[test]
+    fn the_last_document_key_is_found_as_a_search_backwards_finds_it() {
+        // Bodies made of pieces that resemble the key, of every size around the windows.
+        let pieces: [&[u8]; 6] = [
+            b",\"document\":\"",
+            b"document",
+            b",\"",
+            b"\":\"",
+            b"x",
+            b"\xd0\x93",
+        ];
+        let mut seed = 7u64;
+        let mut next = move |below: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % below
+        };
+        for case in 0..400 {
+            let mut body = Vec::new();
+            let target = [10, 3000, 4100, 17000, 70000][case % 5] + next(200);
+            while body.len() < target {
+                // The key itself only now and then, so that most windows lack it.
+                let piece = next(pieces.len() * 40);
+                body.extend_from_slice(if piece == 0 {
+                    pieces[0]
+                } else {
+                    pieces[1 + piece % 5]
+                });
+            }
+            assert_eq!(
+                last_document_key(&body),
+                memmem::rfind(&body, b",\"document\":\""),
+                "case {case}"
+            );
+        }
     }
 
     #[test]
