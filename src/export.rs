@@ -299,6 +299,131 @@ pub fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::{
+        DocumentEntry, Entry, GENESIS, Holder, PdfEntry, Record, Words, sha256_hex, to_line,
+    };
+    use serde_json::json;
+
+    /// A media certificate for holder `name`; `carried` says whether the record carries its
+    /// holder and title or, as records written before it did, leaves them to its data.
+    fn document(seq: u64, prev: &str, name: &str, carried: bool) -> Record {
+        let (id, kk, ru) = (
+            "140440012035",
+            format!("«{name}» ЖШС"),
+            format!("ТОО «{name}»"),
+        );
+        let data = json!({
+            "case": {"applicant": {"bin": id, "name": {"kk": kk, "ru": ru}}},
+            "document": {"title": {"kk": "Куәлік", "ru": "Свидетельство"}},
+        });
+        Record {
+            seq,
+            prev: prev.to_string(),
+            entry: Entry::Document(DocumentEntry {
+                service: "media-registration".into(),
+                case_id: format!("MR-{seq}"),
+                document: "certificate".into(),
+                sequence: "certificate".into(),
+                n: seq,
+                number: format!("{seq:05}-Г"),
+                items: Vec::new(),
+                once: None,
+                issued: "2026-11-20".parse().unwrap(),
+                case_hash: sha256_hex(b"case"),
+                content: crate::registry::hash_json(&data),
+                data,
+                template: sha256_hex(b"template"),
+                fonts: sha256_hex(b"fonts"),
+                engine: "typst 0.15.1".into(),
+                pdf: PdfEntry {
+                    sha256: sha256_hex(seq.to_string().as_bytes()),
+                    file: format!("media/certificate-{seq:06}.pdf"),
+                    ident: format!("qujat:media/certificate/{seq}"),
+                    created: "2026-11-20T00:00:00Z".into(),
+                    creator: "qujat".into(),
+                },
+                qr: format!("https://qujat.gov.kz/verify?r=media&n={seq:05}-%D0%93"),
+                holder: carried.then(|| Holder {
+                    id: id.into(),
+                    kk: kk.clone(),
+                    ru: ru.clone(),
+                }),
+                title: carried.then(|| Words {
+                    kk: "Куәлік".into(),
+                    ru: "Свидетельство".into(),
+                }),
+            }),
+        }
+    }
+
+    #[test]
+    fn rows_are_the_same_whether_a_record_carries_its_holder_or_its_data_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut text, mut prev) = (String::new(), GENESIS.to_string());
+        for (seq, name, carried) in [
+            (1, "Ертіс, \"Медиа\"", false),
+            (2, "Ертіс, \"Медиа\"", true),
+        ] {
+            let (line, hash) = to_line(&document(seq, &prev, name, carried));
+            text.push_str(&line);
+            prev = hash;
+        }
+        let event = Record {
+            seq: 3,
+            prev,
+            entry: Entry::Status(StatusEntry {
+                target: 1,
+                number: "00001-Г".into(),
+                status: Status::Superseded,
+                date: "2026-11-24".parse().unwrap(),
+                reason: "Приказ № 7".into(),
+                by: Some("00002-Г".into()),
+            }),
+        };
+        text.push_str(&to_line(&event).0);
+        std::fs::create_dir_all(dir.path().join("media")).unwrap();
+        std::fs::write(dir.path().join("media/journal.jsonl"), text).unwrap();
+        let reader = Reader::open(dir.path(), "media").unwrap();
+        let extract = |excel| {
+            let mut out = Vec::new();
+            let rows = export(&reader, &Filter::default(), excel, &mut out).unwrap();
+            assert_eq!(rows, 2);
+            String::from_utf8(out).unwrap()
+        };
+        let holder = "\"«Ертіс, \"\"Медиа\"\"» ЖШС / ТОО «Ертіс, \"\"Медиа\"\"»\"";
+        let pdf = |seq: u64| sha256_hex(seq.to_string().as_bytes());
+        let plain = extract(false);
+        let lines: Vec<&str> = plain.lines().collect();
+        assert_eq!(lines.len(), 3, "{plain}");
+        assert_eq!(
+            lines[1],
+            format!(
+                "media,1,00001-Г,Куәлік / Свидетельство,media-registration,MR-1,{holder},\
+                 140440012035,20.11.2026,ауыстырылды / заменено,24.11.2026,\
+                 Приказ № 7 (№ 00002-Г),{}",
+                pdf(1)
+            )
+        );
+        assert_eq!(
+            lines[2],
+            format!(
+                "media,2,00002-Г,Куәлік / Свидетельство,media-registration,MR-2,{holder},\
+                 140440012035,20.11.2026,қолданыста / действует,,,{}",
+                pdf(2)
+            )
+        );
+        let excel = extract(true);
+        let rows: Vec<&str> = excel.split("\r\n").collect();
+        assert!(rows[0].starts_with('\u{feff}'), "a byte order mark first");
+        assert_eq!(
+            rows[2],
+            format!(
+                "media;2;00002-Г;Куәлік / Свидетельство;media-registration;MR-2;{holder};\
+                 \"=\"\"140440012035\"\"\";20.11.2026;қолданыста / действует;;;{}",
+                pdf(2)
+            )
+        );
+    }
 
     #[test]
     fn digit_strings_a_spreadsheet_would_spoil() {

@@ -450,34 +450,39 @@ impl Journal {
             }
             Ok(())
         };
-        let mut block = Block::map(&file, 0, end, size).with_context(context)?;
-        // The results of the block mapped last, waiting to be consumed.
-        let mut pending = None;
-        loop {
-            let next_offset = block.end();
-            let work = || {
-                if next_offset == end {
-                    (None, map_block(&block))
-                } else {
-                    let (next, results) = rayon::join(
-                        || Block::map(&file, next_offset, end, size),
-                        || map_block(&block),
-                    );
-                    (Some(next), results)
+        // The whole scan runs on one of the pool's threads, so that each block's hand-over is
+        // between the pool's threads, not a wake-up of this one.
+        rayon::scope(|_| -> Result<()> {
+            let mut block = Block::map(&file, 0, end, size).with_context(context)?;
+            // The results of the block mapped last, waiting to be consumed.
+            let mut pending = None;
+            loop {
+                let next_offset = block.end();
+                let work = || {
+                    if next_offset == end {
+                        (None, map_block(&block))
+                    } else {
+                        let (next, results) = rayon::join(
+                            || Block::map(&file, next_offset, end, size),
+                            || map_block(&block),
+                        );
+                        (Some(next), results)
+                    }
+                };
+                let (consumed, (next, results)) =
+                    rayon::join(|| pending.take().map_or(Ok(()), &mut consume_all), work);
+                consumed?;
+                pending = Some(results);
+                match next {
+                    None => break,
+                    Some(next) => block = next.with_context(context)?,
                 }
-            };
-            let (consumed, (next, results)) =
-                rayon::join(|| pending.take().map_or(Ok(()), &mut consume_all), work);
-            consumed?;
-            pending = Some(results);
-            match next {
-                None => break,
-                Some(next) => block = next.with_context(context)?,
             }
-        }
-        if let Some(results) = pending {
-            consume_all(results)?;
-        }
+            if let Some(results) = pending {
+                consume_all(results)?;
+            }
+            Ok(())
+        })?;
         Ok(torn)
     }
 }
