@@ -377,14 +377,13 @@ pub(super) fn data_span(body: &[u8]) -> Option<(usize, usize)> {
 /// Where the last `,"document":"` in `body` starts. A search backwards from the end would be
 /// the plain way, but memchr's reverse search has no SIMD prefilter, and the key is usually
 /// within the last kilobyte or two (`data` comes before it, the record's own short fields
-/// after it). So the last few kilobytes are searched forwards, then a window four times as
-/// wide, and so on: the last match in a window that has one is the last match of all (one
-/// starting before the window starts before it, and none inside is missed: the needle cannot
-/// overlap itself).
+/// after it). So the last 2 KiB are searched forwards, then a window four times as wide, and so
+/// on: the last match in a window that has one is the last match of all (one starting before
+/// the window starts before it, and none inside is missed: the needle cannot overlap itself).
 fn last_document_key(body: &[u8]) -> Option<usize> {
     static DOCUMENT: LazyLock<memmem::Finder<'static>> =
         LazyLock::new(|| memmem::Finder::new(b",\"document\":\""));
-    let mut window = 4096;
+    let mut window = 2048;
     loop {
         let from = body.len().saturating_sub(window);
         if let Some(found) = DOCUMENT.find_iter(&body[from..]).last() {
@@ -500,7 +499,7 @@ pub(crate) mod tests {
         };
         for case in 0..400 {
             let mut body = Vec::new();
-            let target = [10, 3000, 4100, 17000, 70000][case % 5] + next(200);
+            let target = [10, 1900, 2100, 8300, 33000, 70000][case % 6] + next(200);
             while body.len() < target {
                 // The key itself only now and then, so that most windows lack it.
                 let piece = next(pieces.len() * 40);
