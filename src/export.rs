@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use crate::date::Date;
 use crate::registry::brief::{self, Brief, OwnedLink};
 use crate::registry::read::Reader;
-use crate::registry::{Chain, LineError, Status, StatusEntry, parse_for_readers, split_line};
+use crate::registry::{Chain, LineError, Status, StatusEntry, parse_for_readers, split_lines};
 use crate::verify::DocumentView;
 
 /// Which documents an extract holds.
@@ -257,26 +257,31 @@ pub fn export(
     };
     // Rows are formatted where records are read, in parallel; the writer only appends them.
     reader.journal().scan_parallel(
-        || (Vec::new(), RowWriter::new(excel)),
-        |(scratch, rows), _, line| -> Result<_, LineError> {
-            let (hash, body) = split_line(line)?;
-            let brief = brief::parse(body, scratch)?;
-            let link = OwnedLink::of(&brief, hash);
-            if !brief.is_document() {
-                return Ok((link, None));
-            }
-            let line = match Row::of_brief(&brief, &statuses) {
-                Some(row) => filter.accepts(&row).then(|| rows.line(&reader.code, &row)),
-                None => {
-                    // Written before records carried their holder: read it whole.
-                    let record = parse_for_readers(body)?;
-                    let doc = record.document().expect("a document record");
-                    let view = DocumentView::new(&reader.code, record.seq, doc, &statuses);
-                    let row = Row::of_view(&view);
-                    filter.accepts(&row).then(|| rows.line(&reader.code, &row))
-                }
-            };
-            Ok((link, line))
+        |lines| {
+            let (mut scratch, mut rows) = (Vec::new(), RowWriter::new(excel));
+            split_lines(lines.iter().map(|&(_, line)| line))
+                .into_iter()
+                .map(|split| -> Result<_, LineError> {
+                    let (hash, body) = split?;
+                    let brief = brief::parse(body, &mut scratch)?;
+                    let link = OwnedLink::of(&brief, hash);
+                    if !brief.is_document() {
+                        return Ok((link, None));
+                    }
+                    let line = match Row::of_brief(&brief, &statuses) {
+                        Some(row) => filter.accepts(&row).then(|| rows.line(&reader.code, &row)),
+                        None => {
+                            // Written before records carried their holder: read it whole.
+                            let record = parse_for_readers(body)?;
+                            let doc = record.document().expect("a document record");
+                            let view = DocumentView::new(&reader.code, record.seq, doc, &statuses);
+                            let row = Row::of_view(&view);
+                            filter.accepts(&row).then(|| rows.line(&reader.code, &row))
+                        }
+                    };
+                    Ok((link, line))
+                })
+                .collect()
         },
         |at, parsed| {
             let (link, bytes) = parsed

@@ -16,7 +16,7 @@ use super::brief::{self, OwnedLink};
 use super::chain::Chain;
 use super::index;
 use super::read::Reader;
-use super::record::{LineError, parse_line, sha256_hex, split_line};
+use super::record::{LineError, parse_line, sha256_hex, split_lines};
 use super::short::Short;
 use super::templates::TemplateStore;
 
@@ -65,6 +65,41 @@ struct Checked {
     /// Whether its PDF matches (with `--files`).
     pdf: Option<Result<(), String>>,
     index_line: Short<128>,
+}
+
+/// What is checked of the line at `offset`, of `len` bytes, that is record `body` with hash
+/// `hash` (checked); with `out`, its PDF under that output folder too.
+fn check_line(
+    scratch: &mut Vec<u8>,
+    offset: u64,
+    len: u64,
+    (hash, body): (&str, &[u8]),
+    out: Option<&Path>,
+) -> Result<Checked, LineError> {
+    let brief = brief::parse(body, scratch)?;
+    if brief.is_document() && brief.holder.is_none() {
+        // Written before records carried their holder: read whole, as a writer does.
+        super::parse_for_readers(body)?;
+    }
+    let pdf = match (out, &brief.pdf) {
+        (Some(out), Some(pdf)) if brief.is_document() => Some(compare_pdf(
+            out,
+            brief.seq,
+            brief.document.as_deref().unwrap_or_default(),
+            brief.number(),
+            &pdf.file,
+            &pdf.sha256,
+        )),
+        _ => None,
+    };
+    Ok(Checked {
+        link: OwnedLink::of(&brief, hash),
+        // The Merkle leaf is hashed here, in parallel; only the tree is built in order.
+        leaf: super::checkpoint::leaf(hash),
+        template: brief.template.as_deref().map(Short::new),
+        pdf,
+        index_line: index::brief_line(&brief, offset, len),
+    })
 }
 
 /// What checking one registry found.
@@ -165,37 +200,17 @@ pub fn check_with(
     let mut broken = false;
     let mut tree = super::merkle::Tree::new();
     let scanned = reader.journal().scan_parallel(
-        Vec::new,
-        |scratch, offset, line| -> Result<_, LineError> {
-            if full {
-                parse_line(line)?;
-            }
-            let (hash, body) = split_line(line)?;
-            let brief = brief::parse(body, scratch)?;
-            if brief.is_document() && brief.holder.is_none() {
-                // Written before records carried their holder: read whole, as a writer does.
-                super::parse_for_readers(body)?;
-            }
-            let pdf = match (out, &brief.pdf) {
-                (Some(out), Some(pdf)) if brief.is_document() => Some(compare_pdf(
-                    out,
-                    brief.seq,
-                    brief.document.as_deref().unwrap_or_default(),
-                    brief.number(),
-                    &pdf.file,
-                    &pdf.sha256,
-                )),
-                _ => None,
-            };
-            Ok(Checked {
-                link: OwnedLink::of(&brief, hash),
-                // The Merkle leaf is hashed here, in parallel; only the tree is built in
-                // order.
-                leaf: super::checkpoint::leaf(hash),
-                template: brief.template.as_deref().map(Short::new),
-                pdf,
-                index_line: index::brief_line(&brief, offset, line.len() as u64),
-            })
+        |lines| {
+            let mut scratch = Vec::new();
+            let split = split_lines(lines.iter().map(|&(_, line)| line));
+            (lines.iter().zip(split))
+                .map(|(&(offset, line), split)| {
+                    if full {
+                        parse_line(line)?;
+                    }
+                    check_line(&mut scratch, offset, line.len() as u64, split?, out)
+                })
+                .collect()
         },
         |at, parsed| {
             let pushed = parsed

@@ -362,6 +362,10 @@ fn whole_lines_end(mut file: &File, len: u64) -> std::io::Result<u64> {
     Ok(0)
 }
 
+/// What [`Journal::scan_parallel`] made of a block: for each piece, its lines' places (offset,
+/// length) and `map`'s results.
+type Mapped<T> = Vec<(Vec<(u64, u64)>, Vec<T>)>;
+
 /// Cuts whole lines into about `count` pieces of whole lines, each with where it starts.
 fn pieces(lines: &[u8], count: usize) -> Vec<(usize, &[u8])> {
     let size = lines.len().div_ceil(count.max(1)).max(1);
@@ -377,29 +381,28 @@ fn pieces(lines: &[u8], count: usize) -> Vec<(usize, &[u8])> {
 }
 
 impl Journal {
-    /// Reads every whole line, computing `map` on each line (given its byte offset) in parallel
-    /// (on rayon's pool: this is for checking and extracting, never rendering) and handing each
-    /// result to `consume` in journal order. `map` is also given a working state made by
-    /// `state` and reused for a few hundred lines, so that it need not allocate for each.
-    /// Three things overlap: mapping a block of the journal, running `map` on the block before
-    /// it, and consuming the results of the block before that — so a journal of gigabytes costs
-    /// about its hashing divided by the cores. Returns the length of an incomplete last line (0
-    /// if none), which is not passed.
-    pub fn scan_parallel<S, T: Send>(
+    /// Reads every whole line, computing `map` on the lines in parallel (on rayon's pool: this
+    /// is for checking and extracting, never rendering) and handing each result to `consume` in
+    /// journal order. `map` is given a few hundred lines at a time, each with its byte offset,
+    /// and returns one result per line, in order: so that it can work on them together (hash
+    /// two at once) and reuse what it needs from line to line. Three things overlap: mapping a
+    /// block of the journal into memory, running `map` on the block before it, and consuming
+    /// the results of the block before that — so a journal of gigabytes costs about its hashing
+    /// divided by the cores. Returns the length of an incomplete last line (0 if none), which is
+    /// not passed.
+    pub fn scan_parallel<T: Send>(
         &self,
-        state: impl Fn() -> S + Sync,
-        map: impl Fn(&mut S, u64, &[u8]) -> T + Sync,
+        map: impl Fn(&[(u64, &[u8])]) -> Vec<T> + Sync,
         consume: impl FnMut(At, T) -> Result<()> + Send,
     ) -> Result<u64> {
-        self.scan_in_blocks(BLOCK, state, map, consume)
+        self.scan_in_blocks(BLOCK, map, consume)
     }
 
     /// [`scan_parallel`](Self::scan_parallel) in blocks of about `size` bytes.
-    fn scan_in_blocks<S, T: Send>(
+    fn scan_in_blocks<T: Send>(
         &self,
         size: usize,
-        state: impl Fn() -> S + Sync,
-        map: impl Fn(&mut S, u64, &[u8]) -> T + Sync,
+        map: impl Fn(&[(u64, &[u8])]) -> Vec<T> + Sync,
         mut consume: impl FnMut(At, T) -> Result<()> + Send,
     ) -> Result<u64> {
         use rayon::prelude::*;
@@ -418,35 +421,40 @@ impl Journal {
             return Ok(torn);
         }
         let count = rayon::current_num_threads() * PIECES_PER_THREAD;
-        let map_block = |block: &Block| -> Vec<Vec<(u64, u64, T)>> {
+        let map_block = |block: &Block| -> Mapped<T> {
             pieces(block.lines(), count)
                 .into_par_iter()
                 .map(|(piece_start, piece)| {
                     let base = block.offset + piece_start as u64;
-                    let mut state = state();
-                    let mut results = Vec::new();
+                    let mut lines = Vec::new();
                     let mut start = 0;
                     for newline in memchr::memchr_iter(b'\n', piece) {
-                        let (offset, line) = (base + start as u64, &piece[start..newline]);
-                        results.push((offset, line.len() as u64, map(&mut state, offset, line)));
+                        lines.push((base + start as u64, &piece[start..newline]));
                         start = newline + 1;
                     }
-                    results
+                    let results = map(&lines);
+                    assert_eq!(results.len(), lines.len(), "map gives one result per line");
+                    let places = lines
+                        .iter()
+                        .map(|&(offset, line)| (offset, line.len() as u64));
+                    (places.collect(), results)
                 })
                 .collect()
         };
         let mut number = 0u64;
-        let mut consume_all = |results: Vec<Vec<(u64, u64, T)>>| -> Result<()> {
-            for (offset, len, result) in results.into_iter().flatten() {
-                number += 1;
-                consume(
-                    At {
-                        number,
-                        offset,
-                        len,
-                    },
-                    result,
-                )?;
+        let mut consume_all = |pieces: Mapped<T>| -> Result<()> {
+            for (places, results) in pieces {
+                for ((offset, len), result) in places.into_iter().zip(results) {
+                    number += 1;
+                    consume(
+                        At {
+                            number,
+                            offset,
+                            len,
+                        },
+                        result,
+                    )?;
+                }
             }
             Ok(())
         };
@@ -539,8 +547,12 @@ mod tests {
         let torn = journal
             .scan_in_blocks(
                 size,
-                || (),
-                |_, offset, line| (offset, line.to_vec()),
+                |lines| {
+                    lines
+                        .iter()
+                        .map(|&(offset, line)| (offset, line.to_vec()))
+                        .collect()
+                },
                 |at, (offset, line)| {
                     assert_eq!(at.offset, offset, "map and consume see the same place");
                     seen.push((at, line));
