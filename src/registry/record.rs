@@ -530,6 +530,27 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn lines_split_together_split_as_each_alone() {
+        let lines: Vec<String> = (1..=7)
+            .map(|seq| to_line(&sample(seq, GENESIS)).0.trim_end().to_string())
+            .collect();
+        let mut mixed: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
+        mixed[1] = lines[1].replace("MR-2", "MR-9").into_bytes(); // edited
+        mixed[2] = b"garbage".to_vec(); // not a record line
+        mixed[4] = lines[4].replace("\"seq\":5", "\"seq\": 5").into_bytes(); // re-spaced
+        for count in 0..=mixed.len() {
+            let some: Vec<&[u8]> = mixed[..count].iter().map(Vec::as_slice).collect();
+            let alone: Vec<_> = some.iter().map(|line| split_line(line)).collect();
+            assert_eq!(split_lines(some.iter().copied()), alone, "{count} lines");
+        }
+        let split = split_lines(mixed.iter().map(Vec::as_slice));
+        assert_eq!(split[1], Err(LineError::Hash));
+        assert!(matches!(split[2], Err(LineError::Shape(_))));
+        assert_eq!(split[4], Err(LineError::Hash));
+        assert!(split[6].is_ok());
+    }
+
+    #[test]
     fn the_last_document_key_is_found_as_a_search_backwards_finds_it() {
         // Bodies made of pieces that resemble the key, of every size around the windows.
         let pieces: [&[u8]; 6] = [
