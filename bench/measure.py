@@ -2,7 +2,8 @@
 
 Standard library only. A child's wall time is `time.perf_counter` around its whole life, and its
 peak resident memory is the `ru_maxrss` that `os.wait4` returns for it (KiB on Linux; for a
-program that starts children of its own, the largest of them all, not their sum).
+program that starts children of its own, the largest of them all, not their sum), and its CPU time
+the `ru_utime + ru_stime` it returns.
 """
 
 import json
@@ -27,6 +28,8 @@ class Run:
     command: list
     code: int
     seconds: float
+    # User plus system CPU time (os.wait4): against `seconds`, how many cores it kept busy.
+    cpu_seconds: float
     peak_rss_kib: int
     stdout: str
     stderr: str
@@ -67,7 +70,7 @@ def run(command, logs, name, ok=(0,)):
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
     child.returncode = code = os.waitstatus_to_exitcode(status)
-    result = Run(command, code, seconds, usage.ru_maxrss,
+    result = Run(command, code, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
                  out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
     if code not in ok:
         raise StepFailed(f"{' '.join(command)}\nexited with {code}; stderr ({err_path}):\n"

@@ -94,7 +94,9 @@ def timed(logs, log_name, command, ok):
     progress(f"{log_name} ×{TIMES}")
     runs = repeat(TIMES, command, logs, log_name, ok)
     best, median = best_and_median([r.seconds for r in runs])
+    _, cpu_median = best_and_median([r.cpu_seconds for r in runs])
     return {"best_s": round(best, 3), "median_s": round(median, 3),
+            "median_cpu_s": round(cpu_median, 3),
             "peak_rss_mb": round(max(r.peak_rss_mb for r in runs), 1),
             "exit_code": runs[-1].code, "stdout": runs[-1].stdout.strip()}
 
@@ -143,8 +145,9 @@ def one_line(text):
 def report(facts, numbers, journal_bytes, measured, exported, found):
     """The report as markdown: facts, the table of commands, targets, the regenerate answers."""
     table = markdown_table(
-        ["command", "best s", "median s", "peak RSS MB", "exit code"],
-        [[name, m["best_s"], m["median_s"], m.get("peak_rss_mb", "—"), m.get("exit_code", "—")]
+        ["command", "best s", "median s", "median CPU s", "peak RSS MB", "exit code"],
+        [[name, m["best_s"], m["median_s"], m.get("median_cpu_s", "—"), m.get("peak_rss_mb", "—"),
+          m.get("exit_code", "—")]
          for name, m in measured.items()])
     answers = "\n".join(
         f"- {name} (exit {m['exit_code']}): {one_line(m['stdout']) or '(no output)'}"
@@ -159,8 +162,9 @@ def report(facts, numbers, journal_bytes, measured, exported, found):
         "for them):", "", answers, "",
         f"cat: reading the journal from the page cache ({TIMES} times, after one read to warm "
         "it), the floor for any full scan. "
-        "Seconds are wall time, process start to exit; peak RSS from os.wait4, the largest of "
-        f"the {TIMES} runs. MB = 2^20 bytes in RSS, 10^6 in sizes."])
+        "Seconds are wall time, process start to exit; CPU seconds are user plus system time, "
+        "from os.wait4 (CPU s / median s is how many cores a command kept busy); peak RSS from "
+        f"os.wait4, the largest of the {TIMES} runs. MB = 2^20 bytes in RSS, 10^6 in sizes."])
 
 
 def main():

@@ -127,7 +127,15 @@ impl Date {
 
     /// `22.11.2026`, the numeric form used in tables and CSV extracts.
     pub fn dmy(self) -> String {
-        format!("{:02}.{:02}.{:04}", self.day, self.month, self.year)
+        let mut text = String::new();
+        self.write_dmy(&mut text)
+            .expect("writing to memory cannot fail");
+        text
+    }
+
+    /// [`dmy`](Self::dmy), written to `out`.
+    pub fn write_dmy(self, out: &mut impl fmt::Write) -> fmt::Result {
+        write!(out, "{:02}.{:02}.{:04}", self.day, self.month, self.year)
     }
 
     /// `2026 жылғы 22 қарашадағы`: the Kazakh attributive form ("dated …") that precedes a

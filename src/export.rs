@@ -7,14 +7,16 @@
 //! between fields (the list separator of those locales), CRLF line ends, and long digit strings
 //! (IIN/BIN) written as `="…"` so they are not turned into rounded numbers.
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::Write;
 
 use anyhow::{Context, Result};
 
 use crate::date::Date;
-use crate::registry::brief::{self, OwnedLink};
+use crate::registry::brief::{self, Brief, OwnedLink};
 use crate::registry::read::Reader;
-use crate::registry::{Chain, LineError, Status, parse_for_readers, split_line};
+use crate::registry::{Chain, LineError, Status, StatusEntry, parse_for_readers, split_lines};
 use crate::verify::DocumentView;
 
 /// Which documents an extract holds.
@@ -30,11 +32,11 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn accepts(&self, view: &DocumentView) -> bool {
-        self.from.is_none_or(|from| view.issued >= from)
-            && self.to.is_none_or(|to| view.issued <= to)
-            && self.service.as_ref().is_none_or(|s| *s == view.service)
-            && self.status.is_none_or(|s| s == view.status)
+    fn accepts(&self, row: &Row<'_>) -> bool {
+        self.from.is_none_or(|from| row.issued >= from)
+            && self.to.is_none_or(|to| row.issued <= to)
+            && self.service.as_ref().is_none_or(|s| s == row.service)
+            && self.status.is_none_or(|s| s == row.status())
     }
 }
 
@@ -55,41 +57,165 @@ pub const HEADERS: [&str; 13] = [
     "PDF SHA-256",
 ];
 
-fn row(view: &DocumentView) -> [String; 13] {
-    let both = |(kk, ru): &(String, String)| {
-        if kk == ru {
-            kk.clone()
+/// One document as an extract shows it, borrowed from the record it is read from: a million
+/// rows are written without copying their fields.
+struct Row<'a> {
+    seq: u64,
+    number: &'a str,
+    title: (&'a str, &'a str),
+    service: &'a str,
+    case_id: &'a str,
+    holder: (&'a str, &'a str),
+    holder_id: &'a str,
+    issued: Date,
+    /// The event that set the status in force (none while the document was never changed).
+    event: Option<&'a StatusEntry>,
+    pdf_sha256: &'a str,
+}
+
+impl<'a> Row<'a> {
+    /// The row of a record read briefly, if it carries its holder and title (records written
+    /// before they did must be read whole).
+    fn of_brief(brief: &'a Brief<'a>, statuses: &'a HashMap<u64, StatusEntry>) -> Option<Row<'a>> {
+        let (holder, title) = (brief.holder.as_ref()?, brief.title.as_ref()?);
+        Some(Row {
+            seq: brief.seq,
+            number: brief.number(),
+            title: (&title.kk, &title.ru),
+            service: brief.service.as_deref().unwrap_or_default(),
+            case_id: brief.case_id.as_deref().unwrap_or_default(),
+            holder: (&holder.kk, &holder.ru),
+            holder_id: &holder.id,
+            issued: brief.issued?,
+            event: statuses.get(&brief.seq),
+            pdf_sha256: brief.pdf_sha256(),
+        })
+    }
+
+    fn of_view(view: &'a DocumentView) -> Row<'a> {
+        Row {
+            seq: view.seq,
+            number: &view.number,
+            title: (&view.title.0, &view.title.1),
+            service: &view.service,
+            case_id: &view.case_id,
+            holder: (&view.holder.0, &view.holder.1),
+            holder_id: &view.holder_id,
+            issued: view.issued,
+            event: view.event.as_ref(),
+            pdf_sha256: &view.pdf_sha256,
+        }
+    }
+
+    fn status(&self) -> Status {
+        self.event.map_or(Status::Active, |e| e.status)
+    }
+}
+
+/// What formats rows in one of the threads that read records, reused from row to row.
+struct RowWriter {
+    csv: csv::Writer<Line>,
+    /// The row's fields, one after the other, and where each ends.
+    fields: String,
+    ends: Vec<usize>,
+    excel: bool,
+}
+
+impl RowWriter {
+    fn new(excel: bool) -> RowWriter {
+        RowWriter {
+            csv: csv_writer(excel).from_writer(Line::default()),
+            fields: String::new(),
+            ends: Vec::with_capacity(HEADERS.len()),
+            excel,
+        }
+    }
+
+    /// The CSV line of `row` in registry `registry`.
+    fn line(&mut self, registry: &str, row: &Row<'_>) -> Vec<u8> {
+        let (status_kk, status_ru) = row.status().words();
+        self.fields.clear();
+        self.ends.clear();
+        self.field(|out| out.write_str(registry));
+        self.field(|out| write!(out, "{}", row.seq));
+        self.field(|out| out.write_str(row.number));
+        self.field(|out| both(out, row.title));
+        self.field(|out| out.write_str(row.service));
+        self.field(|out| out.write_str(row.case_id));
+        self.field(|out| both(out, row.holder));
+        self.field(|out| out.write_str(row.holder_id));
+        self.field(|out| row.issued.write_dmy(out));
+        self.field(|out| write!(out, "{status_kk} / {status_ru}"));
+        self.field(|out| row.event.map_or(Ok(()), |event| event.date.write_dmy(out)));
+        self.field(|out| match row.event {
+            None => Ok(()),
+            Some(event) => match &event.by {
+                Some(by) if event.reason.is_empty() => write!(out, "№ {by}"),
+                Some(by) => write!(out, "{} (№ {by})", event.reason),
+                None => out.write_str(&event.reason),
+            },
+        });
+        self.field(|out| out.write_str(row.pdf_sha256));
+        let mut start = 0;
+        let fields = self.ends.iter().map(|&end| {
+            let field = &self.fields[start..end];
+            start = end;
+            field
+        });
+        self.csv
+            .write_record(fields)
+            .and_then(|()| Ok(self.csv.flush()?))
+            .expect("writing to memory cannot fail");
+        self.csv.get_ref().0.take()
+    }
+
+    /// Adds the field `write` writes.
+    fn field(&mut self, write: impl FnOnce(&mut String) -> std::fmt::Result) {
+        let start = self.fields.len();
+        write(&mut self.fields).expect("writing to memory cannot fail");
+        if self.excel && spoilt_as_number(&self.fields[start..]) {
+            self.fields.insert_str(start, "=\"");
+            self.fields.push('"');
+        }
+        self.ends.push(self.fields.len());
+    }
+}
+
+/// A text in Kazakh and Russian as one field: `kk / ru`, or one of them if they are the same.
+fn both(out: &mut String, (kk, ru): (&str, &str)) -> std::fmt::Result {
+    out.write_str(kk)?;
+    if kk != ru {
+        write!(out, " / {ru}")?;
+    }
+    Ok(())
+}
+
+/// Where a [`RowWriter`]'s CSV writer writes a row: taken out whole when the row is done.
+#[derive(Default)]
+struct Line(std::cell::Cell<Vec<u8>>);
+
+impl Write for Line {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.get_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How the extract's CSV is written: `;` and CRLF for a spreadsheet, `,` and LF otherwise.
+fn csv_writer(excel: bool) -> csv::WriterBuilder {
+    let mut builder = csv::WriterBuilder::new();
+    builder
+        .delimiter(if excel { b';' } else { b',' })
+        .terminator(if excel {
+            csv::Terminator::CRLF
         } else {
-            format!("{kk} / {ru}")
-        }
-    };
-    let (status_kk, status_ru) = view.status.words();
-    let (status_date, basis) = match &view.event {
-        None => (String::new(), String::new()),
-        Some(event) => {
-            let basis = match &event.by {
-                Some(by) if event.reason.is_empty() => format!("№ {by}"),
-                Some(by) => format!("{} (№ {by})", event.reason),
-                None => event.reason.clone(),
-            };
-            (event.date.dmy(), basis)
-        }
-    };
-    [
-        view.registry.clone(),
-        view.seq.to_string(),
-        view.number.clone(),
-        both(&view.title),
-        view.service.clone(),
-        view.case_id.clone(),
-        both(&view.holder),
-        view.holder_id.clone(),
-        view.issued.dmy(),
-        format!("{status_kk} / {status_ru}"),
-        status_date,
-        basis,
-        view.pdf_sha256.clone(),
-    ]
+            csv::Terminator::Any(b'\n')
+        });
+    builder
 }
 
 /// A digit string a spreadsheet would turn into a number and spoil: a leading zero, or too many
@@ -115,14 +241,7 @@ pub fn export(
     if excel {
         out.write_all("\u{feff}".as_bytes())?;
     }
-    let mut csv = csv::WriterBuilder::new()
-        .delimiter(if excel { b';' } else { b',' })
-        .terminator(if excel {
-            csv::Terminator::CRLF
-        } else {
-            csv::Terminator::Any(b'\n')
-        })
-        .from_writer(out);
+    let mut csv = csv_writer(excel).from_writer(out);
     csv.write_record(HEADERS)?;
     let mut out = csv
         .into_inner()
@@ -137,60 +256,39 @@ pub fn export(
         )
     };
     // Rows are formatted where records are read, in parallel; the writer only appends them.
-    let row_writer = || {
-        csv::WriterBuilder::new()
-            .delimiter(if excel { b';' } else { b',' })
-            .terminator(if excel {
-                csv::Terminator::CRLF
-            } else {
-                csv::Terminator::Any(b'\n')
-            })
-            .buffer_capacity(1024)
-            .from_writer(Vec::with_capacity(512))
-    };
-    let format = |view: &DocumentView| {
-        if !filter.accepts(view) {
-            return None;
-        }
-        let mut fields = row(view);
-        if excel {
-            for field in &mut fields {
-                if spoilt_as_number(field) {
-                    *field = format!("=\"{field}\"");
-                }
-            }
-        }
-        let mut csv = row_writer();
-        csv.write_record(&fields)
-            .expect("writing to memory cannot fail");
-        Some(csv.into_inner().expect("writing to memory cannot fail"))
-    };
     reader.journal().scan_parallel(
-        |_, line| -> Result<_, LineError> {
-            let (hash, body) = split_line(line)?;
-            let mut scratch = Vec::new();
-            let brief = brief::parse(body, &mut scratch)?;
-            let link = OwnedLink::of(&brief, hash);
-            if !brief.is_document() {
-                return Ok((link, None));
-            }
-            let bytes = match DocumentView::from_brief(&reader.code, &brief, &statuses) {
-                Some(view) => format(&view),
-                None => {
-                    // Written before records carried their holder: read it whole.
-                    let record = parse_for_readers(body)?;
-                    let doc = record.document().expect("a document record");
-                    format(&DocumentView::new(&reader.code, record.seq, doc, &statuses))
-                }
-            };
-            Ok((link, bytes))
+        |lines| {
+            let (mut scratch, mut rows) = (Vec::new(), RowWriter::new(excel));
+            split_lines(lines.iter().map(|&(_, line)| line))
+                .into_iter()
+                .map(|split| -> Result<_, LineError> {
+                    let (hash, body) = split?;
+                    let brief = brief::parse(body, &mut scratch)?;
+                    let link = OwnedLink::of(&brief, hash);
+                    if !brief.is_document() {
+                        return Ok((link, None));
+                    }
+                    let line = match Row::of_brief(&brief, &statuses) {
+                        Some(row) => filter.accepts(&row).then(|| rows.line(&reader.code, &row)),
+                        None => {
+                            // Written before records carried their holder: read it whole.
+                            let record = parse_for_readers(body)?;
+                            let doc = record.document().expect("a document record");
+                            let view = DocumentView::new(&reader.code, record.seq, doc, &statuses);
+                            let row = Row::of_view(&view);
+                            filter.accepts(&row).then(|| rows.line(&reader.code, &row))
+                        }
+                    };
+                    Ok((link, line))
+                })
+                .collect()
         },
         |at, parsed| {
             let (link, bytes) = parsed
                 .map_err(|error| chain.unreadable(at.number, error))
                 .with_context(damaged)?;
             chain
-                .push_link(at.number, &link.hash, &link.link())
+                .push_link(at.number, link.hash.as_str(), &link.link())
                 .with_context(damaged)?;
             if let Some(bytes) = bytes {
                 out.write_all(&bytes)?;
@@ -206,6 +304,131 @@ pub fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::{
+        DocumentEntry, Entry, GENESIS, Holder, PdfEntry, Record, Words, sha256_hex, to_line,
+    };
+    use serde_json::json;
+
+    /// A media certificate for holder `name`; `carried` says whether the record carries its
+    /// holder and title or, as records written before it did, leaves them to its data.
+    fn document(seq: u64, prev: &str, name: &str, carried: bool) -> Record {
+        let (id, kk, ru) = (
+            "140440012035",
+            format!("«{name}» ЖШС"),
+            format!("ТОО «{name}»"),
+        );
+        let data = json!({
+            "case": {"applicant": {"bin": id, "name": {"kk": kk, "ru": ru}}},
+            "document": {"title": {"kk": "Куәлік", "ru": "Свидетельство"}},
+        });
+        Record {
+            seq,
+            prev: prev.to_string(),
+            entry: Entry::Document(DocumentEntry {
+                service: "media-registration".into(),
+                case_id: format!("MR-{seq}"),
+                document: "certificate".into(),
+                sequence: "certificate".into(),
+                n: seq,
+                number: format!("{seq:05}-Г"),
+                items: Vec::new(),
+                once: None,
+                issued: "2026-11-20".parse().unwrap(),
+                case_hash: sha256_hex(b"case"),
+                content: crate::registry::hash_json(&data),
+                data,
+                template: sha256_hex(b"template"),
+                fonts: sha256_hex(b"fonts"),
+                engine: "typst 0.15.1".into(),
+                pdf: PdfEntry {
+                    sha256: sha256_hex(seq.to_string().as_bytes()),
+                    file: format!("media/certificate-{seq:06}.pdf"),
+                    ident: format!("qujat:media/certificate/{seq}"),
+                    created: "2026-11-20T00:00:00Z".into(),
+                    creator: "qujat".into(),
+                },
+                qr: format!("https://qujat.gov.kz/verify?r=media&n={seq:05}-%D0%93"),
+                holder: carried.then(|| Holder {
+                    id: id.into(),
+                    kk: kk.clone(),
+                    ru: ru.clone(),
+                }),
+                title: carried.then(|| Words {
+                    kk: "Куәлік".into(),
+                    ru: "Свидетельство".into(),
+                }),
+            }),
+        }
+    }
+
+    #[test]
+    fn rows_are_the_same_whether_a_record_carries_its_holder_or_its_data_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut text, mut prev) = (String::new(), GENESIS.to_string());
+        for (seq, name, carried) in [
+            (1, "Ертіс, \"Медиа\"", false),
+            (2, "Ертіс, \"Медиа\"", true),
+        ] {
+            let (line, hash) = to_line(&document(seq, &prev, name, carried));
+            text.push_str(&line);
+            prev = hash;
+        }
+        let event = Record {
+            seq: 3,
+            prev,
+            entry: Entry::Status(StatusEntry {
+                target: 1,
+                number: "00001-Г".into(),
+                status: Status::Superseded,
+                date: "2026-11-24".parse().unwrap(),
+                reason: "Приказ № 7".into(),
+                by: Some("00002-Г".into()),
+            }),
+        };
+        text.push_str(&to_line(&event).0);
+        std::fs::create_dir_all(dir.path().join("media")).unwrap();
+        std::fs::write(dir.path().join("media/journal.jsonl"), text).unwrap();
+        let reader = Reader::open(dir.path(), "media").unwrap();
+        let extract = |excel| {
+            let mut out = Vec::new();
+            let rows = export(&reader, &Filter::default(), excel, &mut out).unwrap();
+            assert_eq!(rows, 2);
+            String::from_utf8(out).unwrap()
+        };
+        let holder = "\"«Ертіс, \"\"Медиа\"\"» ЖШС / ТОО «Ертіс, \"\"Медиа\"\"»\"";
+        let pdf = |seq: u64| sha256_hex(seq.to_string().as_bytes());
+        let plain = extract(false);
+        let lines: Vec<&str> = plain.lines().collect();
+        assert_eq!(lines.len(), 3, "{plain}");
+        assert_eq!(
+            lines[1],
+            format!(
+                "media,1,00001-Г,Куәлік / Свидетельство,media-registration,MR-1,{holder},\
+                 140440012035,20.11.2026,ауыстырылды / заменено,24.11.2026,\
+                 Приказ № 7 (№ 00002-Г),{}",
+                pdf(1)
+            )
+        );
+        assert_eq!(
+            lines[2],
+            format!(
+                "media,2,00002-Г,Куәлік / Свидетельство,media-registration,MR-2,{holder},\
+                 140440012035,20.11.2026,қолданыста / действует,,,{}",
+                pdf(2)
+            )
+        );
+        let excel = extract(true);
+        let rows: Vec<&str> = excel.split("\r\n").collect();
+        assert!(rows[0].starts_with('\u{feff}'), "a byte order mark first");
+        assert_eq!(
+            rows[2],
+            format!(
+                "media;2;00002-Г;Куәлік / Свидетельство;media-registration;MR-2;{holder};\
+                 \"=\"\"140440012035\"\"\";20.11.2026;қолданыста / действует;;;{}",
+                pdf(2)
+            )
+        );
+    }
 
     #[test]
     fn digit_strings_a_spreadsheet_would_spoil() {

@@ -42,6 +42,59 @@ pub fn write_atomically_with<T>(
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// How much a [`SyncAhead`] lets be written before it has the written part made durable.
+const SYNC_AHEAD: u64 = 64 << 20;
+
+/// Runs `write` on `file` through a [`SyncAhead`]: for a file of hundreds of megabytes (a
+/// registry extract), the sync before it is renamed into place then waits for its last part
+/// only, the rest having been made durable while it was written.
+pub fn syncing_ahead<T>(
+    file: &mut std::fs::File,
+    write: impl FnOnce(&mut SyncAhead<'_>) -> Result<T>,
+) -> Result<T> {
+    let syncer = file.try_clone().context("cannot open the file twice")?;
+    let (ask, asked) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::scope(|scope| {
+        let background = scope.spawn(move || asked.iter().try_for_each(|()| syncer.sync_data()));
+        let mut out = SyncAhead {
+            file,
+            ask,
+            unsynced: 0,
+        };
+        let written = write(&mut out);
+        drop(out);
+        let synced = background.join().expect("syncing does not panic");
+        let value = written?;
+        synced.context("cannot sync what was written")?;
+        Ok(value)
+    })
+}
+
+/// A file being written that every [`SYNC_AHEAD`] bytes asks a background thread to make what
+/// it holds durable (`fdatasync`), without waiting for it.
+pub struct SyncAhead<'a> {
+    file: &'a mut std::fs::File,
+    ask: std::sync::mpsc::SyncSender<()>,
+    /// Bytes written since the last sync was asked for.
+    unsynced: u64,
+}
+
+impl Write for SyncAhead<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.file.write(bytes)?;
+        self.unsynced += written as u64;
+        // While a sync is still under way the request waits for a later write.
+        if self.unsynced >= SYNC_AHEAD && self.ask.try_send(()).is_ok() {
+            self.unsynced = 0;
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file renamed into place, without waiting for the
 /// disk: a reader never sees a partial file, and [`sync_files`] later makes a whole group of such
 /// files durable (a batch does this before the records naming them are written).

@@ -60,32 +60,6 @@ impl DocumentView {
         }
     }
 
-    /// The view of a record read briefly, if it carries its holder and title (records written
-    /// before they did must be read whole).
-    pub fn from_brief(
-        registry: &str,
-        brief: &crate::registry::brief::Brief<'_>,
-        statuses: &HashMap<u64, StatusEntry>,
-    ) -> Option<DocumentView> {
-        let (holder, title) = (brief.holder.as_ref()?, brief.title.as_ref()?);
-        let event = statuses.get(&brief.seq).cloned();
-        Some(DocumentView {
-            registry: registry.to_string(),
-            seq: brief.seq,
-            number: brief.number().to_string(),
-            kind: brief.document.as_deref().unwrap_or_default().to_string(),
-            title: (title.kk.to_string(), title.ru.to_string()),
-            service: brief.service.as_deref().unwrap_or_default().to_string(),
-            case_id: brief.case_id.as_deref().unwrap_or_default().to_string(),
-            holder: (holder.kk.to_string(), holder.ru.to_string()),
-            holder_id: holder.id.to_string(),
-            issued: brief.issued?,
-            status: event.as_ref().map_or(Status::Active, |e| e.status),
-            event,
-            pdf_sha256: brief.pdf_sha256().to_string(),
-        })
-    }
-
     /// The status in force in words: `superseded on 24.11.2026 by № 00018-Г (…)`.
     pub fn status_text(&self) -> String {
         match &self.event {

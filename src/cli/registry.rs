@@ -377,7 +377,9 @@ pub fn run_export(config: &Config, args: ExportArgs) -> Result<i32> {
     let rows = match &args.out {
         None => export::export(&reader, &filter, args.excel, std::io::stdout())?,
         Some(path) => crate::fsio::write_atomically_with(path, |file| {
-            export::export(&reader, &filter, args.excel, file)
+            crate::fsio::syncing_ahead(file, |out| {
+                export::export(&reader, &filter, args.excel, out)
+            })
         })?,
     };
     eprintln!(

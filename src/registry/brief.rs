@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::chain::{Link, LinkEntry};
 use super::record::{LineError, Status, data_span};
+use super::short::Short;
 use crate::date::Date;
 
 /// The fields of one record (document or status event) other than `data`.
@@ -110,8 +111,15 @@ pub fn parse<'a>(body: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<Brief<'a>, 
         }
         None => body,
     };
-    let brief: Brief<'a> =
-        serde_json::from_slice(text).map_err(|e| LineError::Json(e.to_string()))?;
+    // serde_json checks the UTF-8 of every string it reads from bytes, with the standard
+    // library's validator, slow on the Cyrillic of names and titles. The whole text is checked
+    // at once instead, much faster, and then read as text; text that is not UTF-8 is read as
+    // bytes, for serde_json's own error naming where.
+    let parsed = match simdutf8::basic::from_utf8(text) {
+        Ok(text) => serde_json::from_str::<Brief<'a>>(text),
+        Err(_) => serde_json::from_slice::<Brief<'a>>(text),
+    };
+    let brief = parsed.map_err(|e| LineError::Json(e.to_string()))?;
     let complete = match brief.kind.as_ref() {
         "document" => {
             brief.sequence.is_some()
@@ -159,12 +167,15 @@ impl Brief<'_> {
                 LinkEntry::Status { target, status }
             }
             _ => LinkEntry::Document {
-                numbers: std::iter::once((
+                own: (
                     self.sequence.as_deref().unwrap_or_default(),
                     self.n.unwrap_or_default(),
-                ))
-                .chain(self.items.iter().map(|i| (i.sequence.as_ref(), i.n)))
-                .collect(),
+                ),
+                items: self
+                    .items
+                    .iter()
+                    .map(|i| (i.sequence.as_ref(), i.n))
+                    .collect(),
             },
         };
         Link {
@@ -184,50 +195,73 @@ impl Brief<'_> {
 }
 
 /// What the chain checks of a record, owned: a brief's [`Link`] taken out of its line, to hand
-/// from the threads that read lines to the one that checks the chain.
+/// from the threads that read lines to the one that checks the chain. Its strings are held
+/// inline (they are hashes and sequence names), so a million of them allocate nothing.
 #[derive(Debug, Clone)]
 pub struct OwnedLink {
-    pub hash: String,
+    pub hash: Short<64>,
     pub seq: u64,
-    pub prev: String,
-    pub status: Option<(u64, Status)>,
-    pub numbers: Vec<(String, u64)>,
+    pub prev: Short<64>,
+    pub entry: OwnedEntry,
+}
+
+/// A [`LinkEntry`], owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedEntry {
+    Document {
+        own: (Short<64>, u64),
+        items: Vec<(String, u64)>,
+    },
+    Status {
+        target: u64,
+        status: Status,
+    },
 }
 
 impl OwnedLink {
     /// `hash` is the record's (checked) hash.
     pub fn of(brief: &Brief<'_>, hash: &str) -> OwnedLink {
-        let link = brief.link();
-        let (status, numbers) = match link.entry {
-            LinkEntry::Status { target, status } => (Some((target, status)), Vec::new()),
-            LinkEntry::Document { numbers } => (
-                None,
-                numbers
-                    .into_iter()
-                    .map(|(s, n)| (s.to_string(), n))
-                    .collect(),
-            ),
+        let entry = match brief.link().entry {
+            LinkEntry::Status { target, status } => OwnedEntry::Status { target, status },
+            LinkEntry::Document {
+                own: (sequence, n),
+                items,
+            } => OwnedEntry::Document {
+                own: (Short::new(sequence), n),
+                items: items.into_iter().map(|(s, n)| (s.to_string(), n)).collect(),
+            },
         };
         OwnedLink {
-            hash: hash.to_string(),
+            hash: Short::new(hash),
             seq: brief.seq,
-            prev: brief.prev.to_string(),
-            status,
-            numbers,
+            prev: Short::new(&brief.prev),
+            entry,
         }
     }
 
     pub fn link(&self) -> Link<'_> {
         Link {
             seq: self.seq,
-            prev: &self.prev,
-            entry: match self.status {
-                Some((target, status)) => LinkEntry::Status { target, status },
-                None => LinkEntry::Document {
-                    numbers: self.numbers.iter().map(|(s, n)| (s.as_str(), *n)).collect(),
+            prev: self.prev.as_str(),
+            entry: match &self.entry {
+                OwnedEntry::Status { target, status } => LinkEntry::Status {
+                    target: *target,
+                    status: *status,
+                },
+                OwnedEntry::Document {
+                    own: (sequence, n),
+                    items,
+                } => LinkEntry::Document {
+                    own: (sequence.as_str(), *n),
+                    items: items.iter().map(|(s, n)| (s.as_str(), *n)).collect(),
                 },
             },
         }
+    }
+
+    /// Whether it is a status event's.
+    pub fn is_status(&self) -> bool {
+        matches!(self.entry, OwnedEntry::Status { .. })
     }
 }
 
@@ -263,10 +297,15 @@ mod tests {
         let (hash, link, number) = brief_of(&record);
         assert_eq!(number.as_deref(), Some("00003-Г"));
         assert_eq!(link.seq, 3);
-        assert_eq!(link.prev, GENESIS);
-        assert_eq!(link.hash, hash);
-        assert_eq!(link.numbers, vec![("certificate".to_string(), 3)]);
-        assert_eq!(link.status, None);
+        assert_eq!(link.prev.as_str(), GENESIS);
+        assert_eq!(link.hash.as_str(), hash);
+        assert_eq!(
+            link.entry,
+            OwnedEntry::Document {
+                own: (Short::new("certificate"), 3),
+                items: Vec::new()
+            }
+        );
     }
 
     #[test]
@@ -284,8 +323,13 @@ mod tests {
             }),
         };
         let (_, link, _) = brief_of(&record);
-        assert_eq!(link.status, Some((4, Status::Revoked)));
-        assert!(link.numbers.is_empty());
+        assert_eq!(
+            link.entry,
+            OwnedEntry::Status {
+                target: 4,
+                status: Status::Revoked
+            }
+        );
     }
 
     #[test]

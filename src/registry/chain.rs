@@ -18,9 +18,10 @@ pub struct Link<'a> {
 
 #[derive(Debug, Clone)]
 pub enum LinkEntry<'a> {
-    /// The numbers a document takes: (sequence, position), its own first.
+    /// The numbers a document takes: (sequence, position), its own and then its items'.
     Document {
-        numbers: Vec<(&'a str, u64)>,
+        own: (&'a str, u64),
+        items: Vec<(&'a str, u64)>,
     },
     Status {
         target: u64,
@@ -134,8 +135,11 @@ impl Chain {
     ) -> Result<(), ChainError> {
         let entry = match &record.entry {
             Entry::Document(doc) => LinkEntry::Document {
-                numbers: std::iter::once((doc.sequence.as_str(), doc.n))
-                    .chain(doc.items.iter().map(|i| (i.sequence.as_str(), i.n)))
+                own: (doc.sequence.as_str(), doc.n),
+                items: doc
+                    .items
+                    .iter()
+                    .map(|i| (i.sequence.as_str(), i.n))
                     .collect(),
             },
             Entry::Status(event) => LinkEntry::Status {
@@ -172,49 +176,74 @@ impl Chain {
                 seq: link.seq,
             });
         }
-        let numbers = match &link.entry {
-            LinkEntry::Document { numbers } => numbers,
+        let (own, items) = match &link.entry {
+            LinkEntry::Document { own, items } => (own, items),
             LinkEntry::Status { target, status } => {
                 self.change_status(line, link.seq, *target, *status)?;
                 self.statuses.push(None);
                 self.len = link.seq;
-                self.last_hash = hash.to_string();
+                self.set_last_hash(hash);
                 return Ok(());
             }
         };
-        // Check every number before taking any, so a refused record changes nothing.
-        let mut taken: Vec<(&str, u64)> = Vec::with_capacity(numbers.len());
-        for &(sequence, n) in numbers {
-            let tail = taken
-                .iter()
-                .rev()
-                .find(|(s, _)| *s == sequence)
-                .map(|(_, n)| *n)
-                .or_else(|| self.tails.get(sequence).copied())
-                .unwrap_or(0);
+        let gap = |sequence: &str, tail: u64, found: u64| ChainError::Gap {
+            line,
+            seq: link.seq,
+            sequence: sequence.to_string(),
+            tail,
+            found,
+        };
+        let tail_of = |tails: &BTreeMap<String, u64>, sequence: &str| {
+            tails.get(sequence).copied().unwrap_or(0)
+        };
+        if items.is_empty() {
+            // Nearly every document: one number, checked and taken with nothing to collect.
+            let (sequence, n) = *own;
+            let tail = tail_of(&self.tails, sequence);
             if n != tail + 1 {
-                return Err(ChainError::Gap {
-                    line,
-                    seq: link.seq,
-                    sequence: sequence.to_string(),
-                    tail,
-                    found: n,
-                });
+                return Err(gap(sequence, tail, n));
             }
-            taken.push((sequence, n));
-        }
-        for (sequence, n) in taken {
-            match self.tails.get_mut(sequence) {
-                Some(tail) => *tail = n,
-                None => {
-                    self.tails.insert(sequence.to_string(), n);
+            self.take(sequence, n);
+        } else {
+            // Check every number before taking any, so a refused record changes nothing.
+            let mut taken: Vec<(&str, u64)> = Vec::with_capacity(items.len() + 1);
+            for &(sequence, n) in std::iter::once(own).chain(items) {
+                let tail = taken
+                    .iter()
+                    .rev()
+                    .find(|(s, _)| *s == sequence)
+                    .map(|(_, n)| *n)
+                    .unwrap_or_else(|| tail_of(&self.tails, sequence));
+                if n != tail + 1 {
+                    return Err(gap(sequence, tail, n));
                 }
+                taken.push((sequence, n));
+            }
+            for (sequence, n) in taken {
+                self.take(sequence, n);
             }
         }
         self.statuses.push(Some(Status::Active));
         self.len = link.seq;
-        self.last_hash = hash.to_string();
+        self.set_last_hash(hash);
         Ok(())
+    }
+
+    /// Makes `n` the last position taken in `sequence`.
+    fn take(&mut self, sequence: &str, n: u64) {
+        match self.tails.get_mut(sequence) {
+            Some(tail) => *tail = n,
+            None => {
+                self.tails.insert(sequence.to_string(), n);
+            }
+        }
+    }
+
+    /// Keeps `hash` as the last record's, in the string already there: one string for a
+    /// whole journal, not one per record.
+    fn set_last_hash(&mut self, hash: &str) {
+        self.last_hash.clear();
+        self.last_hash.push_str(hash);
     }
 
     /// Applies a status event of record `seq` to the document of record `target`.

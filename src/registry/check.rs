@@ -16,7 +16,8 @@ use super::brief::{self, OwnedLink};
 use super::chain::Chain;
 use super::index;
 use super::read::Reader;
-use super::record::{LineError, parse_line, sha256_hex, split_line};
+use super::record::{LineError, parse_line, sha256_hex, split_lines};
+use super::short::Short;
 use super::templates::TemplateStore;
 
 /// Stops reading a journal at its first broken record (the problem is already noted).
@@ -54,6 +55,51 @@ fn compare_pdf(
             path.display()
         )),
     }
+}
+
+/// What is checked of one line in parallel, for the checks made in journal order.
+struct Checked {
+    link: OwnedLink,
+    leaf: super::merkle::Hash,
+    template: Option<Short<64>>,
+    /// Whether its PDF matches (with `--files`).
+    pdf: Option<Result<(), String>>,
+    index_line: Short<128>,
+}
+
+/// What is checked of the line at `offset`, of `len` bytes, that is record `body` with hash
+/// `hash` (checked); with `out`, its PDF under that output folder too.
+fn check_line(
+    scratch: &mut Vec<u8>,
+    offset: u64,
+    len: u64,
+    (hash, body): (&str, &[u8]),
+    out: Option<&Path>,
+) -> Result<Checked, LineError> {
+    let brief = brief::parse(body, scratch)?;
+    if brief.is_document() && brief.holder.is_none() {
+        // Written before records carried their holder: read whole, as a writer does.
+        super::parse_for_readers(body)?;
+    }
+    let pdf = match (out, &brief.pdf) {
+        (Some(out), Some(pdf)) if brief.is_document() => Some(compare_pdf(
+            out,
+            brief.seq,
+            brief.document.as_deref().unwrap_or_default(),
+            brief.number(),
+            &pdf.file,
+            &pdf.sha256,
+        )),
+        _ => None,
+    };
+    Ok(Checked {
+        link: OwnedLink::of(&brief, hash),
+        // The Merkle leaf is hashed here, in parallel; only the tree is built in order.
+        leaf: super::checkpoint::leaf(hash),
+        template: brief.template.as_deref().map(Short::new),
+        pdf,
+        index_line: index::brief_line(&brief, offset, len),
+    })
 }
 
 /// What checking one registry found.
@@ -154,43 +200,32 @@ pub fn check_with(
     let mut broken = false;
     let mut tree = super::merkle::Tree::new();
     let scanned = reader.journal().scan_parallel(
-        |at, line| -> Result<_, LineError> {
-            if full {
-                parse_line(line)?;
-            }
-            let (hash, body) = split_line(line)?;
+        |lines| {
             let mut scratch = Vec::new();
-            let brief = brief::parse(body, &mut scratch)?;
-            if brief.is_document() && brief.holder.is_none() {
-                // Written before records carried their holder: read whole, as a writer does.
-                super::parse_for_readers(body)?;
-            }
-            let pdf = match (out, &brief.pdf) {
-                (Some(out), Some(pdf)) if brief.is_document() => Some(compare_pdf(
-                    out,
-                    brief.seq,
-                    brief.document.as_deref().unwrap_or_default(),
-                    brief.number(),
-                    &pdf.file,
-                    &pdf.sha256,
-                )),
-                _ => None,
-            };
-            Ok((
-                OwnedLink::of(&brief, hash),
-                brief.template.as_deref().map(str::to_string),
-                pdf,
-                index::brief_line(&brief, at.offset, at.len),
-            ))
+            let split = split_lines(lines.iter().map(|&(_, line)| line));
+            (lines.iter().zip(split))
+                .map(|(&(offset, line), split)| {
+                    if full {
+                        parse_line(line)?;
+                    }
+                    check_line(&mut scratch, offset, line.len() as u64, split?, out)
+                })
+                .collect()
         },
         |at, parsed| {
             let pushed = parsed
                 .map_err(|error| chain.unreadable(at.number, error))
                 .and_then(|seen| {
-                    chain.push_link(at.number, &seen.0.hash, &seen.0.link())?;
+                    chain.push_link(at.number, seen.link.hash.as_str(), &seen.link.link())?;
                     Ok(seen)
                 });
-            let (link, template, pdf, index_line) = match pushed {
+            let Checked {
+                link,
+                leaf,
+                template,
+                pdf,
+                index_line,
+            } = match pushed {
                 Ok(pushed) => pushed,
                 Err(err) => {
                     result.problems.push(err.to_string());
@@ -199,10 +234,10 @@ pub fn check_with(
                 }
             };
             result.records += 1;
-            tree.push(super::checkpoint::leaf(&link.hash));
+            tree.push(leaf);
             if let Some(head) = &head
                 && head.seq == link.seq
-                && head.hash != link.hash
+                && head.hash != link.hash.as_str()
             {
                 result.problems.push(format!(
                     "line {} (record {}): not the record the last writer left (head.json names \
@@ -211,19 +246,24 @@ pub fn check_with(
                 ));
             }
             if index_note.is_none() {
-                let expected = index_line.as_bytes();
+                let expected = index_line.as_str().as_bytes();
                 if index.get(indexed..indexed + expected.len()) == Some(expected) {
                     indexed += expected.len();
                 } else {
                     index_note = Some(link.seq);
                 }
             }
-            let Some(template) = template.filter(|_| link.status.is_none()) else {
+            let Some(template) = template.filter(|_| !link.is_status()) else {
                 result.events += 1;
                 return Ok(());
             };
             result.documents += 1;
-            versions.entry(template).or_default().push(link.seq);
+            match versions.get_mut(template.as_str()) {
+                Some(seqs) => seqs.push(link.seq),
+                None => {
+                    versions.insert(template.as_str().to_string(), vec![link.seq]);
+                }
+            }
             if let Some(pdf) = pdf {
                 result.files += 1;
                 if let Err(problem) = pdf {

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::record::{Entry, Record, Status};
+use super::short::Short;
 
 /// The index file of the registry folder `dir`.
 pub fn path(dir: &Path) -> PathBuf {
@@ -62,23 +63,59 @@ pub fn line(record: &Record, offset: u64, len: u64) -> String {
 
 /// The index line of a document record.
 pub fn document_line(seq: u64, offset: u64, len: u64, number: &str, pdf_sha256: &str) -> String {
+    let mut line = String::new();
+    write_document_line(&mut line, seq, offset, len, number, pdf_sha256);
+    line
+}
+
+fn write_document_line(
+    out: &mut impl std::fmt::Write,
+    seq: u64,
+    offset: u64,
+    len: u64,
+    number: &str,
+    pdf_sha256: &str,
+) {
     let pdf = pdf_sha256.get(..PDF_PREFIX).unwrap_or(pdf_sha256);
-    format!("{seq}\t{offset}\t{len}\td\t{number}\t{pdf}\n")
+    writeln!(out, "{seq}\t{offset}\t{len}\td\t{number}\t{pdf}").expect("writing to memory");
 }
 
 /// The index line of a status event.
 pub fn status_line(seq: u64, offset: u64, len: u64, target: u64, status: Status) -> String {
-    format!("{seq}\t{offset}\t{len}\ts\t{target}\t{status}\n")
+    let mut line = String::new();
+    write_status_line(&mut line, seq, offset, len, target, status);
+    line
 }
 
-/// The index line of a record read briefly.
-pub fn brief_line(brief: &super::brief::Brief<'_>, offset: u64, len: u64) -> String {
+fn write_status_line(
+    out: &mut impl std::fmt::Write,
+    seq: u64,
+    offset: u64,
+    len: u64,
+    target: u64,
+    status: Status,
+) {
+    writeln!(out, "{seq}\t{offset}\t{len}\ts\t{target}\t{status}").expect("writing to memory");
+}
+
+/// The index line of a record read briefly, held inline (see [`Short`]): a check makes one
+/// for each of a million records.
+pub fn brief_line(brief: &super::brief::Brief<'_>, offset: u64, len: u64) -> Short<128> {
+    let mut line = Short::default();
     match (brief.target, brief.status) {
         (Some(target), Some(status)) if !brief.is_document() => {
-            status_line(brief.seq, offset, len, target, status)
+            write_status_line(&mut line, brief.seq, offset, len, target, status)
         }
-        _ => document_line(brief.seq, offset, len, brief.number(), brief.pdf_sha256()),
+        _ => write_document_line(
+            &mut line,
+            brief.seq,
+            offset,
+            len,
+            brief.number(),
+            brief.pdf_sha256(),
+        ),
     }
+    line
 }
 
 /// An index read into memory (whole lines only).

@@ -12,6 +12,8 @@ mod lookups;
 pub mod merkle;
 pub mod read;
 mod record;
+mod sha256x2;
+pub mod short;
 pub mod templates;
 
 use std::collections::BTreeMap;
@@ -26,7 +28,7 @@ use lookups::Lookups;
 pub use record::{
     DocumentEntry, Entry, GENESIS, Holder, ItemNumber, LineError, PdfEntry, Record, Status,
     StatusEntry, Words, canonical, hash_json, holder_of, parse_brief, parse_line, sha256_hex,
-    split_line, title_of, to_line, to_line_with_data,
+    split_line, split_lines, title_of, to_line, to_line_with_data,
 };
 
 /// What identifies a document: it is registered at most once.
@@ -202,9 +204,14 @@ impl Writer {
         let mut tree = merkle::Tree::new();
         let mut end = 0;
         journal.scan_parallel(
-            |_, line| {
-                let (hash, body) = split_line(line)?;
-                Ok((hash.to_string(), parse_for_readers(body)?))
+            |lines| {
+                split_lines(lines.iter().map(|&(_, line)| line))
+                    .into_iter()
+                    .map(|split| {
+                        let (hash, body) = split?;
+                        Ok((hash.to_string(), parse_for_readers(body)?))
+                    })
+                    .collect()
             },
             |at, parsed: Result<(String, Record), LineError>| {
                 let (hash, record) = parsed

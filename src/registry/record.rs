@@ -6,6 +6,9 @@
 //! Each record names the previous record's hash in `prev`, so any edit, deletion or reordering
 //! breaks the chain at a record that can be named. Nothing but SHA-256 is needed to check it.
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
@@ -332,6 +335,51 @@ pub enum LineError {
 /// Splits a line (without its newline) into its hash and the hashed record bytes, checking the
 /// hash. Cheap: it parses nothing.
 pub fn split_line(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
+    let (hash, body) = split_shape(line)?;
+    check_digest(hash, &Sha256::digest(body).into())?;
+    Ok((hash, body))
+}
+
+/// [`split_line`] of each of `lines`, in order: the same results, the hashes computed two at a
+/// time (see [`super::sha256x2`]), for readers of whole journals.
+pub fn split_lines<'a>(
+    lines: impl IntoIterator<Item = &'a [u8]>,
+) -> Vec<Result<(&'a str, &'a [u8]), LineError>> {
+    let mut split: Vec<_> = lines.into_iter().map(split_shape).collect();
+    let shaped: Vec<usize> = (0..split.len()).filter(|&i| split[i].is_ok()).collect();
+    let body = |split: &[Result<(&str, &'a [u8]), LineError>], i: usize| {
+        split[i]
+            .as_ref()
+            .map(|(_, body)| *body)
+            .expect("a line of the right shape")
+    };
+    let check = |split: &mut [Result<(&'a str, &'a [u8]), LineError>], i: usize, digest| {
+        if let Ok((hash, _)) = split[i]
+            && let Err(err) = check_digest(hash, &digest)
+        {
+            split[i] = Err(err);
+        }
+    };
+    for pair in shaped.chunks(2) {
+        match *pair {
+            [a, b] => {
+                let [digest_a, digest_b] =
+                    super::sha256x2::digest_pair(body(&split, a), body(&split, b));
+                check(&mut split, a, digest_a);
+                check(&mut split, b, digest_b);
+            }
+            [a] => {
+                let digest = Sha256::digest(body(&split, a)).into();
+                check(&mut split, a, digest);
+            }
+            _ => unreachable!("chunks of two"),
+        }
+    }
+    split
+}
+
+/// Splits a line into its hash and the hashed record bytes, the hash not yet checked.
+fn split_shape(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
     let rest = line
         .strip_prefix(LINE_HEAD)
         .ok_or(LineError::Shape("must start with {\"hash\":\""))?;
@@ -350,10 +398,18 @@ pub fn split_line(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
         .strip_prefix(LINE_MID)
         .and_then(|r| r.strip_suffix(b"}"))
         .ok_or(LineError::Shape("must be {\"hash\":…,\"record\":…}"))?;
-    if sha256_hex(body) != hash {
+    Ok((hash, body))
+}
+
+/// Whether `digest` is the one `hash` (hex) names. Compared as text on the stack: a million
+/// lines need no million strings.
+fn check_digest(hash: &str, digest: &[u8; 32]) -> Result<(), LineError> {
+    let mut hex = [0u8; 64];
+    hex::encode_to_slice(digest, &mut hex).expect("64 hex digits hold a SHA-256");
+    if hex != hash.as_bytes() {
         return Err(LineError::Hash);
     }
-    Ok((hash, body))
+    Ok(())
 }
 
 /// Where a document record's `data` value lies in its body: after the first `,"data":` and
@@ -361,11 +417,33 @@ pub fn split_line(line: &[u8]) -> Result<(&str, &[u8]), LineError> {
 /// `content` (strings, in which `"` is always escaped) and is followed by `document`, whose
 /// string value no key inside `data` can imitate after it.
 pub(super) fn data_span(body: &[u8]) -> Option<(usize, usize)> {
-    const DATA: &[u8] = b",\"data\":";
-    const DOCUMENT: &[u8] = b",\"document\":\"";
-    let start = memchr::memmem::find(body, DATA)? + DATA.len();
-    let end = memchr::memmem::rfind(body, DOCUMENT)?;
+    static DATA: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b",\"data\":"));
+    let start = DATA.find(body)? + DATA.needle().len();
+    let end = last_document_key(body)?;
     (start < end).then_some((start, end))
+}
+
+/// Where the last `,"document":"` in `body` starts. A search backwards from the end would be
+/// the plain way, but memchr's reverse search has no SIMD prefilter, and the key is usually
+/// within the last kilobyte or two (`data` comes before it, the record's own short fields
+/// after it). So the last 2 KiB are searched forwards, then a window four times as wide, and so
+/// on: the last match in a window that has one is the last match of all (one starting before
+/// the window starts before it, and none inside is missed: the needle cannot overlap itself).
+fn last_document_key(body: &[u8]) -> Option<usize> {
+    static DOCUMENT: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b",\"document\":\""));
+    let mut window = 2048;
+    loop {
+        let from = body.len().saturating_sub(window);
+        if let Some(found) = DOCUMENT.find_iter(&body[from..]).last() {
+            return Some(from + found);
+        }
+        if from == 0 {
+            return None;
+        }
+        window *= 4;
+    }
 }
 
 /// Reads a record's body (hashed bytes, as [`split_line`] gives them) without its `data`: every
@@ -449,6 +527,65 @@ pub(crate) mod tests {
         };
         doc.data = Json::Null;
         assert_eq!(to_line_with_data(&without, &text), to_line(&full));
+    }
+
+    #[test]
+    fn lines_split_together_split_as_each_alone() {
+        let lines: Vec<String> = (1..=7)
+            .map(|seq| to_line(&sample(seq, GENESIS)).0.trim_end().to_string())
+            .collect();
+        let mut mixed: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
+        mixed[1] = lines[1].replace("MR-2", "MR-9").into_bytes(); // edited
+        mixed[2] = b"garbage".to_vec(); // not a record line
+        mixed[4] = lines[4].replace("\"seq\":5", "\"seq\": 5").into_bytes(); // re-spaced
+        for count in 0..=mixed.len() {
+            let some: Vec<&[u8]> = mixed[..count].iter().map(Vec::as_slice).collect();
+            let alone: Vec<_> = some.iter().map(|line| split_line(line)).collect();
+            assert_eq!(split_lines(some.iter().copied()), alone, "{count} lines");
+        }
+        let split = split_lines(mixed.iter().map(Vec::as_slice));
+        assert_eq!(split[1], Err(LineError::Hash));
+        assert!(matches!(split[2], Err(LineError::Shape(_))));
+        assert_eq!(split[4], Err(LineError::Hash));
+        assert!(split[6].is_ok());
+    }
+
+    #[test]
+    fn the_last_document_key_is_found_as_a_search_backwards_finds_it() {
+        // Bodies made of pieces that resemble the key, of every size around the windows.
+        let pieces: [&[u8]; 6] = [
+            b",\"document\":\"",
+            b"document",
+            b",\"",
+            b"\":\"",
+            b"x",
+            b"\xd0\x93",
+        ];
+        let mut seed = 7u64;
+        let mut next = move |below: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % below
+        };
+        for case in 0..400 {
+            let mut body = Vec::new();
+            let target = [10, 1900, 2100, 8300, 33000, 70000][case % 6] + next(200);
+            while body.len() < target {
+                // The key itself only now and then, so that most windows lack it.
+                let piece = next(pieces.len() * 40);
+                body.extend_from_slice(if piece == 0 {
+                    pieces[0]
+                } else {
+                    pieces[1 + piece % 5]
+                });
+            }
+            assert_eq!(
+                last_document_key(&body),
+                memmem::rfind(&body, b",\"document\":\""),
+                "case {case}"
+            );
+        }
     }
 
     #[test]
