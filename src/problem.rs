@@ -3,7 +3,8 @@
 //! Every rejection the batch reports is one of these, so a clerk can go straight to the line.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -29,7 +30,8 @@ impl fmt::Display for Pos {
 /// A file and, where known, the place in it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Origin {
-    pub file: PathBuf,
+    /// Shared by every origin in the file: a batch holds one per case.
+    pub file: Arc<Path>,
     pub pos: Option<Pos>,
 }
 

@@ -22,7 +22,7 @@ const MAX_COLUMNS: usize = 1000;
 /// file's problems (a bad header, a bad row); no problem rejects rows read before it.
 pub(super) fn read(file: &Arc<Path>, text: &str, on_case: &mut dyn FnMut(RawCase)) -> Vec<Problem> {
     let origin = |pos: Option<Pos>| Origin {
-        file: file.to_path_buf(),
+        file: file.clone(),
         pos,
     };
     let first_line = text.lines().next().unwrap_or_default();

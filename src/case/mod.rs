@@ -81,7 +81,7 @@ pub struct RawCase {
 impl RawCase {
     pub fn origin(&self) -> Origin {
         Origin {
-            file: self.file.to_path_buf(),
+            file: self.file.clone(),
             pos: Some(self.tree.pos),
         }
     }
@@ -172,7 +172,7 @@ pub fn read_dir(dir: &Path, sink: &mut dyn Sink) -> Read {
                 let path = err.path().unwrap_or(dir).to_path_buf();
                 read.problems.push(Problem::new(
                     Origin {
-                        file: path,
+                        file: Arc::from(path),
                         pos: None,
                     },
                     format!("cannot read: {err}"),
@@ -194,7 +194,7 @@ pub fn read_dir(dir: &Path, sink: &mut dyn Sink) -> Read {
         read.files += 1;
         let file: Arc<Path> = Arc::from(shown.as_path());
         let origin = Origin {
-            file: shown.clone(),
+            file: file.clone(),
             pos: None,
         };
         let bytes = match std::fs::read(entry.path()) {
@@ -225,7 +225,7 @@ pub fn read_file(
     on_case: &mut dyn FnMut(RawCase),
 ) -> Result<Vec<Problem>, Vec<Problem>> {
     let origin = || Origin {
-        file: file.to_path_buf(),
+        file: file.clone(),
         pos: None,
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {

@@ -74,7 +74,7 @@ struct Parser<'f> {
 impl Parser<'_> {
     fn at(&self, pos: Pos) -> Origin {
         Origin {
-            file: self.file.to_path_buf(),
+            file: self.file.clone(),
             pos: Some(pos),
         }
     }

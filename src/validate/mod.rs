@@ -186,7 +186,7 @@ impl Validator<'_> {
 impl<'a> Check<'a> {
     fn origin(&self, node: Option<&Node>) -> Origin {
         Origin {
-            file: self.raw.file.to_path_buf(),
+            file: self.raw.file.clone(),
             pos: Some(node.map_or(self.raw.tree.pos, |n| n.pos)),
         }
     }
