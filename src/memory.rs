@@ -21,9 +21,13 @@ pub fn use_small_pages() {
 /// Takes a few milliseconds.
 pub fn give_back() {
     #[cfg(not(fuzzing))]
-    // SAFETY: mi_collect takes no pointers; mimalloc is the global allocator (lib.rs) whenever
-    // this is compiled.
-    unsafe {
-        libmimalloc_sys::mi_collect(true);
+    {
+        // SAFETY: mi_collect takes no pointers; mimalloc is the global allocator (lib.rs)
+        // whenever this is compiled.
+        let collect = || unsafe { libmimalloc_sys::mi_collect(true) };
+        // Each thread's freed pages are its own to give back: the pool's threads (which
+        // validated the cases) as well as this one.
+        rayon::broadcast(|_| collect());
+        collect();
     }
 }

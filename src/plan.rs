@@ -118,10 +118,11 @@ impl Candidate {
 }
 
 /// A document to issue, with its number.
-#[derive(Debug, Clone)]
 ///
-/// A batch holds every planned document until it is rendered, so the names that many documents
-/// share (service, kind, registry, …) are shared, not copied.
+/// Planning holds every planned document, so the names that many documents share (service,
+/// kind, registry, …) are shared, not copied; from then until it is rendered a planned document
+/// waits in the spool.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Planned {
     /// What is registered: the service, the case and the kind of document ([`Planned::key`]).
     pub service: Arc<str>,

@@ -8,16 +8,24 @@
 //! reads, the record keeps and the content hash covers), without parsing or serialising the
 //! data again.
 //!
+//! Once numbered, the planned documents themselves wait there too ([`Spool::put_value`]), and
+//! the run report's list of issued documents waits in a [`List`] of its own: what a batch keeps
+//! in memory per document is where its entries are, not the entries.
+//!
 //! The spool is an anonymous file (`O_TMPFILE`) in the output folder: it has no name, so nothing
 //! is left behind whatever happens to the process, and the case data in it is never visible to
 //! another program. Writes and reads are positioned, so any thread may do either.
 
 use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::marker::PhantomData;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 /// A document's data with its two number gaps: `text` is the canonical JSON of the data without
@@ -101,7 +109,7 @@ fn fill(text: &[u8], [items_at, number_at]: [usize; 2], items: &Json, number: &s
 }
 
 /// Where a document's data is in the spool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Spooled {
     offset: u64,
     len: u32,
@@ -135,12 +143,7 @@ impl Spool {
 
     /// Writes a document's data to the spool.
     pub fn put(&self, parts: &DataParts) -> Result<Spooled> {
-        let bytes = parts.text.as_bytes();
-        let len = u32::try_from(bytes.len()).context("a document's data is over 4 GiB")?;
-        let offset = self.end.fetch_add(u64::from(len), Ordering::Relaxed);
-        self.file
-            .write_all_at(bytes, offset)
-            .context("cannot write to the batch's spool file (disk full?)")?;
+        let Stored { offset, len } = self.put_bytes(parts.text.as_bytes())?;
         Ok(Spooled {
             offset,
             len,
@@ -148,13 +151,165 @@ impl Spool {
         })
     }
 
+    /// Writes a value to the spool (as JSON), for [`value`](Self::value) to read back.
+    pub fn put_value<T: Serialize>(&self, value: &T) -> Result<Stored> {
+        let bytes = serde_json::to_vec(value).context("a spooled value cannot be written")?;
+        self.put_bytes(&bytes)
+    }
+
+    /// A value written with [`put_value`](Self::put_value).
+    pub fn value<T: DeserializeOwned>(&self, at: &Stored) -> Result<T> {
+        let bytes = self.bytes(at.offset, at.len)?;
+        serde_json::from_slice(&bytes).context("a spooled value cannot be read back")
+    }
+
+    fn put_bytes(&self, bytes: &[u8]) -> Result<Stored> {
+        let len = u32::try_from(bytes.len()).context("a spooled entry is over 4 GiB")?;
+        let offset = self.end.fetch_add(u64::from(len), Ordering::Relaxed);
+        self.file
+            .write_all_at(bytes, offset)
+            .context("cannot write to the batch's spool file (disk full?)")?;
+        Ok(Stored { offset, len })
+    }
+
+    fn bytes(&self, offset: u64, len: u32) -> Result<Vec<u8>> {
+        let mut bytes = vec![0; len as usize];
+        self.file
+            .read_exact_at(&mut bytes, offset)
+            .context("cannot read the batch's spool file")?;
+        Ok(bytes)
+    }
+
     /// The canonical text of a spooled document's data with these items and this number.
     pub fn data(&self, at: &Spooled, items: &Json, number: &str) -> Result<String> {
-        let mut text = vec![0; at.len as usize];
-        self.file
-            .read_exact_at(&mut text, at.offset)
-            .context("cannot read the batch's spool file")?;
+        let text = self.bytes(at.offset, at.len)?;
         Ok(fill(&text, at.cuts.map(|c| c as usize), items, number))
+    }
+}
+
+/// Where a value is in the spool ([`Spool::put_value`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    offset: u64,
+    len: u32,
+}
+
+/// A list of values that only grows and is read back whole, in order: kept as JSON lines in an
+/// unnamed file in a folder (made when the first value comes), a buffer's worth in memory.
+pub struct List<T> {
+    dir: PathBuf,
+    file: Option<File>,
+    /// Bytes in the file; the lines after them are in `pending`.
+    written: u64,
+    pending: Vec<u8>,
+    len: usize,
+    values: PhantomData<fn(T) -> T>,
+}
+
+/// How much of a [`List`] waits in memory before it is written out.
+const LIST_BUFFER: usize = 256 << 10;
+
+impl<T: Serialize + DeserializeOwned> List<T> {
+    /// An empty list whose file will be in `dir`.
+    pub fn new(dir: &Path) -> List<T> {
+        List {
+            dir: dir.to_path_buf(),
+            file: None,
+            written: 0,
+            pending: Vec::new(),
+            len: 0,
+            values: PhantomData,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a value.
+    pub fn push(&mut self, value: &T) -> Result<()> {
+        // serde_json escapes line breaks in strings: one value, one line.
+        serde_json::to_writer(&mut self.pending, value)
+            .context("a listed value cannot be written")?;
+        self.pending.push(b'\n');
+        self.len += 1;
+        if self.pending.len() >= LIST_BUFFER {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    fn write_out(&mut self) -> Result<()> {
+        let file = match &self.file {
+            Some(file) => file,
+            None => {
+                std::fs::create_dir_all(&self.dir)
+                    .with_context(|| format!("cannot create {}", self.dir.display()))?;
+                let file = tempfile::tempfile_in(&self.dir).with_context(|| {
+                    format!(
+                        "cannot create an unnamed temporary file in {}",
+                        self.dir.display()
+                    )
+                })?;
+                self.file.insert(file)
+            }
+        };
+        file.write_all_at(&self.pending, self.written)
+            .context("cannot write to a batch's temporary file (disk full?)")?;
+        self.written += self.pending.len() as u64;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Calls `each` on every value, in the order they were pushed.
+    pub fn for_each(&self, mut each: impl FnMut(T) -> Result<()>) -> Result<()> {
+        let on_disk = Positioned {
+            file: self.file.as_ref(),
+            at: 0,
+            end: self.written,
+        };
+        let lines = BufReader::with_capacity(LIST_BUFFER, on_disk.chain(&self.pending[..]));
+        for line in lines.split(b'\n') {
+            let line = line.context("cannot read a batch's temporary file")?;
+            each(serde_json::from_slice(&line).context("a listed value cannot be read back")?)?;
+        }
+        Ok(())
+    }
+}
+
+impl<T> std::fmt::Debug for List<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("List").field("len", &self.len).finish()
+    }
+}
+
+/// Reads `at..end` of a file by positioned reads, so that reading needs no `&mut File`.
+struct Positioned<'a> {
+    file: Option<&'a File>,
+    at: u64,
+    end: u64,
+}
+
+impl Read for Positioned<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(file) = self.file else {
+            return Ok(0);
+        };
+        let left = usize::try_from(self.end - self.at).unwrap_or(usize::MAX);
+        let take = buf.len().min(left);
+        if take == 0 {
+            return Ok(0);
+        }
+        let read = file.read_at(&mut buf[..take], self.at)?;
+        if read == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.at += read as u64;
+        Ok(read)
     }
 }
 
@@ -210,6 +365,72 @@ mod tests {
         data["document"].as_object_mut().unwrap().remove("items");
         assert!(DataParts::of(&data).is_err());
         assert!(DataParts::of(&json!([1, 2])).is_err());
+    }
+
+    #[test]
+    fn a_spooled_value_reads_back_as_it_was_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(dir.path()).unwrap();
+        let data = spool.put(&DataParts::of(&sample()).unwrap()).unwrap();
+        let values = [sample(), json!("line\nbreak"), json!(null)];
+        let places: Vec<Stored> = values.iter().map(|v| spool.put_value(v).unwrap()).collect();
+        for (value, at) in values.iter().zip(&places) {
+            assert_eq!(&spool.value::<Json>(at).unwrap(), value);
+        }
+        // Values and data share the file without overlapping.
+        let items = json!([]);
+        let mut numbered = sample();
+        numbered["document"]["number"] = json!("N");
+        assert_eq!(
+            spool.data(&data, &items, "N").unwrap(),
+            canonical(&numbered)
+        );
+    }
+
+    #[test]
+    fn a_list_gives_back_every_value_in_order_across_its_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let empty: List<Json> = List::new(&out);
+        let mut seen = 0;
+        empty
+            .for_each(|_| {
+                seen += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, 0);
+        // Nothing is made on disk for an empty list, not even its folder.
+        assert!(!out.exists());
+
+        let mut list = List::new(&out);
+        // Enough values to be written out several times, with line breaks inside strings.
+        let value = |i: usize| json!({"i": i, "text": format!("{i}\n{}", "ж".repeat(i % 700))});
+        let count = 3 * LIST_BUFFER / 600;
+        for i in 0..count {
+            list.push(&value(i)).unwrap();
+        }
+        assert_eq!(list.len(), count);
+        assert!(list.written > 0, "part of the list is on disk");
+        assert!(!list.pending.is_empty(), "part of it is still in memory");
+        let mut back = Vec::new();
+        list.for_each(|v: Json| {
+            back.push(v);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(back, (0..count).map(value).collect::<Vec<_>>());
+        // Reading does not disturb appending.
+        list.push(&value(count)).unwrap();
+        let mut again = 0;
+        list.for_each(|_| {
+            again += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(again, count + 1);
+        // The file has no name.
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl<'a> Committer<'a> {
             writer.flush()?;
         }
         for (_, issued) in self.group.drain(..) {
-            self.report.issued(issued);
+            self.report.issued(issued)?;
         }
         Ok(())
     }

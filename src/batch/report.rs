@@ -5,13 +5,14 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::BatchConfig;
 use crate::catalogue::REFUSED;
 use crate::date::Date;
 use crate::plan::{Already, Candidate, Planned};
 use crate::problem::{Origin, Problem};
+use crate::spool::List;
 
 /// Counts for the summary line.
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
@@ -41,8 +42,8 @@ pub struct Rejection {
     pub problems: Vec<Problem>,
 }
 
-/// A document this run issued. (A report lists every one: names many share are shared.)
-#[derive(Debug, Clone, Serialize)]
+/// A document this run issued.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Issued {
     pub service: Arc<str>,
     pub case_id: String,
@@ -51,7 +52,7 @@ pub struct Issued {
     pub registry: Arc<str>,
     pub number: String,
     /// Numbers given to the items the document lists (deposited objects).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub item_numbers: Vec<String>,
     pub issued: Date,
     pub file: String,
@@ -85,7 +86,7 @@ pub struct Overdue {
 }
 
 /// What a batch did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Report {
     pub qujat: &'static str,
     pub run_date: Date,
@@ -93,7 +94,10 @@ pub struct Report {
     pub output: String,
     pub registry: String,
     pub summary: Summary,
-    pub documents: Vec<Issued>,
+    /// Every document issued, in number order: on disk until the report is written, since a
+    /// batch may issue any number.
+    #[serde(serialize_with = "every_one")]
+    pub documents: List<Issued>,
     pub already_registered: Vec<Registered>,
     pub overdue: Vec<Overdue>,
     pub rejected: Vec<Rejection>,
@@ -113,7 +117,7 @@ impl Report {
             output: config.out.display().to_string(),
             registry: config.registry.display().to_string(),
             summary: Summary::default(),
-            documents: Vec::new(),
+            documents: List::new(&config.out),
             already_registered: Vec::new(),
             overdue: Vec::new(),
             rejected: Vec::new(),
@@ -194,13 +198,13 @@ impl Report {
     }
 
     /// Counts and lists a document whose record is durable.
-    pub(super) fn issued(&mut self, issued: Issued) {
+    pub(super) fn issued(&mut self, issued: Issued) -> anyhow::Result<()> {
         if &*issued.outcome == REFUSED {
             self.summary.refused += 1;
         } else {
             self.summary.issued += 1;
         }
-        self.documents.push(issued);
+        self.documents.push(&issued)
     }
 }
 
@@ -225,8 +229,14 @@ impl Issued {
 
 impl Report {
     /// The report as pretty JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("reports always serialise") + "\n"
+    /// Writes the report as pretty-printed JSON, ending with a line break.
+    pub fn write_json(&self, out: impl std::io::Write) -> anyhow::Result<()> {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(out);
+        self.serialize(&mut serde_json::Serializer::pretty(&mut out))?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+        Ok(())
     }
 }
 
@@ -294,4 +304,18 @@ fn more(f: &mut fmt::Formatter<'_>, count: usize, what: &str) -> fmt::Result {
         )?;
     }
     Ok(())
+}
+
+/// Serialises the listed documents as a JSON array, read back one at a time.
+fn every_one<S: Serializer>(documents: &List<Issued>, serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error, SerializeSeq};
+    let mut seq = serializer.serialize_seq(Some(documents.len()))?;
+    let read = documents.for_each(|issued| {
+        seq.serialize_element(&issued)
+            .map_err(|err| anyhow::anyhow!("{err}"))
+    });
+    match read {
+        Ok(()) => seq.end(),
+        Err(err) => Err(S::Error::custom(format!("{err:#}"))),
+    }
 }

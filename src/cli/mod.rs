@@ -273,7 +273,7 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         },
     };
     let (report, result) = batch::run(&batch);
-    let written = crate::fsio::write_atomically(&batch.report, report.to_json().as_bytes());
+    let written = crate::fsio::write_atomically_with(&batch.report, |file| report.write_json(file));
     if !args.quiet && (result.is_ok() || report.summary.files > 0) {
         eprint!("{report}");
     }

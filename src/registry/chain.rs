@@ -283,6 +283,11 @@ impl Chain {
         self.statuses.get(index).copied().flatten()
     }
 
+    /// Makes room for `records` more records.
+    pub fn reserve(&mut self, records: usize) {
+        self.statuses.reserve_exact(records);
+    }
+
     /// How many records the chain holds.
     pub fn len(&self) -> u64 {
         self.len

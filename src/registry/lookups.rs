@@ -133,6 +133,13 @@ impl Lookups {
         id
     }
 
+    /// Makes room for `documents` more, so that taking them in never copies what is held.
+    pub fn reserve(&mut self, documents: usize) {
+        self.docs.reserve_exact(documents);
+        self.by_key.0.reserve(documents);
+        self.by_number.0.reserve(documents);
+    }
+
     fn doc(&self, doc: u32) -> &Doc {
         &self.docs[doc as usize]
     }

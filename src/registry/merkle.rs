@@ -48,7 +48,7 @@ fn split(n: usize) -> usize {
 /// one more hash per leaf), updated as leaves are pushed. Any subtree the RFC's recursion asks
 /// for is then a chain of at most log₂ n cached hashes, so `push` is amortised O(1), `root` and
 /// `root_at` are O(log n) and proofs O(log² n), with no leaf ever hashed twice.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Tree {
     /// The leaf hashes, in order.
     leaves: Vec<Hash>,
@@ -56,10 +56,38 @@ pub struct Tree {
     nodes: Vec<Vec<Hash>>,
 }
 
+/// Trees are equal when their leaves are: the inner nodes follow from them (room reserved for
+/// more may differ).
+impl PartialEq for Tree {
+    fn eq(&self, other: &Tree) -> bool {
+        self.leaves == other.leaves
+    }
+}
+
+impl Eq for Tree {}
+
 impl Tree {
     /// An empty tree.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Makes room for `leaves` more leaves (and the subtrees they close).
+    pub fn reserve(&mut self, leaves: usize) {
+        self.leaves.reserve_exact(leaves);
+        let mut len = self.leaves.len();
+        let mut more = leaves;
+        for level in 0.. {
+            let (now, then) = (len / 2, (len + more) / 2);
+            if then == 0 {
+                break;
+            }
+            if self.nodes.len() == level {
+                self.nodes.push(Vec::new());
+            }
+            self.nodes[level].reserve_exact(then - now);
+            (len, more) = (now, then - now);
+        }
     }
 
     /// Appends a leaf hash (see [`leaf_hash`]), completing the subtrees it closes.
@@ -685,6 +713,59 @@ mod tests {
                 verify_consistency(old, new, &old_root, &new_root, &want),
                 Ok(())
             );
+        }
+    }
+
+    #[test]
+    fn room_reserved_is_room_enough_and_changes_no_hash() {
+        for (before, more) in [
+            (0usize, 1usize),
+            (0, 64),
+            (5, 27),
+            (37, 300),
+            (64, 64),
+            (1, 0),
+        ] {
+            let leaf = |i: usize| leaf_hash(&(i as u64).to_le_bytes());
+            let mut plain = Tree::new();
+            let mut reserved = Tree::new();
+            for i in 0..before {
+                plain.push(leaf(i));
+                reserved.push(leaf(i));
+            }
+            reserved.reserve(more);
+            let capacities = |t: &Tree| {
+                let mut all = vec![t.leaves.capacity()];
+                all.extend(t.nodes.iter().map(Vec::capacity));
+                all
+            };
+            let room = capacities(&reserved);
+            for i in before..before + more {
+                plain.push(leaf(i));
+                reserved.push(leaf(i));
+                assert_eq!(
+                    reserved.root(),
+                    plain.root(),
+                    "{before} + {more}: root at {i}"
+                );
+            }
+            // Nothing grew: every level had the room it needed (a level may have been added
+            // empty, as reserved).
+            assert_eq!(
+                capacities(&reserved)[..room.len()],
+                room[..],
+                "{before} + {more}"
+            );
+            assert_eq!(
+                reserved.nodes.len(),
+                room.len() - 1,
+                "{before} + {more}: levels"
+            );
+            assert_eq!(reserved, plain);
+            let n = (before + more) as u64;
+            for m in 0..n {
+                assert_eq!(reserved.inclusion_proof(m, n), plain.inclusion_proof(m, n));
+            }
         }
     }
 
