@@ -27,8 +27,8 @@ use qujat::registry::templates::TemplateStore;
 use qujat::registry::{DocumentEntry, canonical};
 use qujat::render::{Engine, PdfMeta, Profile, Template};
 
-/// How many documents are rendered between two evictions of Typst's caches (as in a batch).
-const EVICT_EVERY: usize = 64;
+/// How many documents are rendered between two evictions of Typst's caches: as in a batch.
+const EVICT_EVERY: usize = qujat::batch::EVICT_EVERY;
 
 struct Args {
     registry: PathBuf,

@@ -61,7 +61,7 @@ pub struct BatchConfig {
 /// memory grows with every document and parallel throughput halves. Measured on 2 cores
 /// (docs/performance.md): every 16 holds a batch's memory at about 100 MB instead of 180 MB
 /// every 64, at no measurable cost in speed (the documents share nothing worth caching).
-const EVICT_EVERY: usize = 16;
+pub const EVICT_EVERY: usize = 16;
 
 /// The shared, read-only setup of a run: catalogue, engine, and the templates the catalogue uses.
 pub struct Setup {
