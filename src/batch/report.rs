@@ -228,7 +228,6 @@ impl Issued {
 }
 
 impl Report {
-    /// The report as pretty JSON.
     /// Writes the report as pretty-printed JSON, ending with a line break.
     pub fn write_json(&self, out: impl std::io::Write) -> anyhow::Result<()> {
         use std::io::Write;

@@ -43,6 +43,26 @@ fn three_thousand_documents_in_one_process() {
             "{sequence} numbers are gapless"
         );
     }
+    // The report lists every document as registered, in order (a list far larger than the
+    // part of it a batch keeps in memory).
+    let listed: Vec<(&str, &str)> = report["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["number"].as_str().unwrap(), d["sha256"].as_str().unwrap()))
+        .collect();
+    let registered: Vec<(&str, &str)> = records
+        .iter()
+        .filter(|r| r.get("pdf").is_some())
+        .map(|r| {
+            (
+                r["number"].as_str().unwrap(),
+                r["pdf"]["sha256"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed.len(), 3000);
+    assert_eq!(listed, registered);
     // Spot-check files against their records.
     for record in records.iter().step_by(250) {
         let pdf =
