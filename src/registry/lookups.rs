@@ -290,7 +290,12 @@ mod tests {
                 case_id: case.into(),
                 document: "attestat".into(),
                 // Two sequences, so that one number is found in both.
-                sequence: if seq % 3 == 0 { "outgoing" } else { "attestat" }.into(),
+                sequence: if seq.is_multiple_of(3) {
+                    "outgoing"
+                } else {
+                    "attestat"
+                }
+                .into(),
                 n: seq,
                 number: number.into(),
                 items: Vec::new(),
