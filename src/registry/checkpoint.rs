@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 
-use super::merkle::{self, Hash, Tree};
+use super::merkle::{self, Frontier, Hash, Tree};
 use super::read::Reader;
 use super::record::{Record, sha256_hex};
 
@@ -78,7 +78,7 @@ pub fn append(dir: &Path, checkpoint: &Checkpoint) -> Result<()> {
 /// What is wrong with `checkpoints` given the tree of the journal as read: each must be the
 /// root of the same-sized prefix of the tree, and sizes must grow. A record changed, removed or
 /// reordered after a checkpoint was made changes that prefix's root.
-pub fn problems(checkpoints: &[Checkpoint], tree: &Tree) -> Vec<String> {
+pub fn problems(checkpoints: &[Checkpoint], tree: &impl Roots) -> Vec<String> {
     let mut problems = Vec::new();
     let mut last = 0;
     for (i, checkpoint) in checkpoints.iter().enumerate() {
@@ -91,12 +91,12 @@ pub fn problems(checkpoints: &[Checkpoint], tree: &Tree) -> Vec<String> {
             ));
         }
         last = checkpoint.size;
-        match tree.root_at(checkpoint.size) {
+        match tree.root_of(checkpoint.size) {
             None => problems.push(format!(
                 "checkpoint {line} covers {} records, but the journal has {}: records were \
                  removed",
                 checkpoint.size,
-                tree.len()
+                tree.size()
             )),
             Some(root) if merkle::to_hex(&root) != checkpoint.root => problems.push(format!(
                 "checkpoint {line} (size {}): the first {} records no longer have its root: \
@@ -107,6 +107,63 @@ pub fn problems(checkpoints: &[Checkpoint], tree: &Tree) -> Vec<String> {
         }
     }
     problems
+}
+
+/// What checking checkpoints needs of a tree: its size, and its root at each earlier size.
+pub trait Roots {
+    fn size(&self) -> u64;
+    /// The root of the first `size` leaves; `None` beyond the tree.
+    fn root_of(&self, size: u64) -> Option<Hash>;
+}
+
+impl Roots for Tree {
+    fn size(&self) -> u64 {
+        self.len()
+    }
+
+    fn root_of(&self, size: u64) -> Option<Hash> {
+        self.root_at(size)
+    }
+}
+
+/// A [`Frontier`] that keeps its roots at the sizes of a registry's checkpoints as it grows,
+/// so that a writer checks them in the one pass that reads the journal, without the whole tree.
+#[derive(Debug, Default)]
+pub struct Watched {
+    pub frontier: Frontier,
+    roots: std::collections::BTreeMap<u64, Option<Hash>>,
+}
+
+impl Watched {
+    /// A frontier watching the sizes of `checkpoints`.
+    pub fn new(checkpoints: &[Checkpoint]) -> Watched {
+        let mut roots: std::collections::BTreeMap<u64, Option<Hash>> =
+            checkpoints.iter().map(|c| (c.size, None)).collect();
+        if let Some(empty) = roots.get_mut(&0) {
+            *empty = Some(merkle::empty_root());
+        }
+        Watched {
+            frontier: Frontier::default(),
+            roots,
+        }
+    }
+
+    pub fn push(&mut self, leaf: Hash) {
+        self.frontier.push(leaf);
+        if let Some(root) = self.roots.get_mut(&self.frontier.len()) {
+            *root = Some(self.frontier.root());
+        }
+    }
+}
+
+impl Roots for Watched {
+    fn size(&self) -> u64 {
+        self.frontier.len()
+    }
+
+    fn root_of(&self, size: u64) -> Option<Hash> {
+        self.roots.get(&size).copied().flatten()
+    }
 }
 
 /// The Merkle tree of a journal as its lines' hashes give it (not re-hashing the records: a
@@ -267,4 +324,58 @@ pub fn verify_consistency(proof: &ConsistencyProof) -> Result<()> {
         &hashes(&proof.path)?,
     )
     .context("the new checkpoint's tree does not extend the old one's")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watched_frontier_finds_what_the_whole_tree_finds() {
+        let leaves: Vec<Hash> = (0..40u64).map(|i| leaf(&format!("{i:064x}"))).collect();
+        let mut tree = Tree::new();
+        for leaf in &leaves {
+            tree.push(*leaf);
+        }
+        let good = |size: u64| Checkpoint {
+            size,
+            root: merkle::to_hex(&tree.root_at(size).unwrap()),
+        };
+        let sets = [
+            vec![good(0), good(1), good(17), good(32), good(40)],
+            // A root that is not the prefix's, one beyond the journal, and one that shrinks.
+            vec![
+                good(5),
+                Checkpoint {
+                    size: 9,
+                    root: good(8).root,
+                },
+                good(31),
+                Checkpoint {
+                    size: 41,
+                    root: good(40).root,
+                },
+                good(3),
+            ],
+            vec![],
+        ];
+        for checkpoints in &sets {
+            let mut watched = Watched::new(checkpoints);
+            for leaf in &leaves {
+                watched.push(*leaf);
+            }
+            assert_eq!(watched.frontier.root(), tree.root());
+            assert_eq!(
+                problems(checkpoints, &watched),
+                problems(checkpoints, &tree),
+                "{checkpoints:?}"
+            );
+        }
+        // The second set has its three problems.
+        let mut watched = Watched::new(&sets[1]);
+        for leaf in &leaves {
+            watched.push(*leaf);
+        }
+        assert_eq!(problems(&sets[1], &watched).len(), 3);
+    }
 }

@@ -71,9 +71,9 @@ pub struct Writer {
     staged_index: Vec<u8>,
     /// The index file, open for appending.
     index_file: std::fs::File,
-    /// The Merkle tree of the records, staged ones included, and the size of the last
-    /// checkpoint.
-    tree: merkle::Tree,
+    /// The right edge of the Merkle tree of the records, staged ones included, and the size of
+    /// the last checkpoint.
+    tree: merkle::Frontier,
     checkpointed: u64,
 }
 
@@ -201,7 +201,10 @@ impl Writer {
         let mut chain = Chain::default();
         let mut lookups = Lookups::default();
         let mut index = IndexSync::open(&index::path(&dir))?;
-        let mut tree = merkle::Tree::new();
+        // Checkpoints are checked against the journal as it is read (their roots at their
+        // sizes); a checkpoint file that cannot be read fails after the journal's own checks.
+        let checkpoints = checkpoint::load(&dir);
+        let mut tree = checkpoint::Watched::new(checkpoints.as_deref().unwrap_or_default());
         let mut end = 0;
         journal.scan_parallel(
             |lines| {
@@ -250,7 +253,7 @@ impl Writer {
                 removed(chain.len() + 1, head.seq)
             );
         }
-        let checkpoints = checkpoint::load(&dir)?;
+        let checkpoints = checkpoints?;
         if let Some(problem) = checkpoint::problems(&checkpoints, &tree).first() {
             bail!("{}: {problem}", damaged());
         }
@@ -270,7 +273,7 @@ impl Writer {
             staged: Vec::new(),
             staged_index: Vec::new(),
             index_file,
-            tree,
+            tree: tree.frontier,
             checkpointed,
         })
     }
@@ -407,7 +410,6 @@ impl Writer {
     pub fn reserve(&mut self, records: usize) {
         self.lookups.reserve(records);
         self.chain.reserve(records);
-        self.tree.reserve(records);
     }
 
     /// How many records the journal holds.
