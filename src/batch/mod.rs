@@ -59,9 +59,10 @@ pub struct BatchConfig {
 
 /// How many documents are rendered between two evictions of Typst's caches: without eviction,
 /// memory grows with every document and parallel throughput halves. Measured on 2 cores
-/// (docs/performance.md): every 16 holds a batch at 80–95 MB instead of 165–190 MB every 64,
-/// at no measurable cost in speed (the documents share nothing worth caching).
-pub const EVICT_EVERY: usize = 16;
+/// (docs/performance.md): every 64 a batch peaked at 165–190 MB, every 16 at 75–110 MB, every 8
+/// at 76–87 MB (2,000 and 20,000 documents), at the same speed: the documents share nothing
+/// worth caching, and the engine's peaks between evictions are what a batch's memory is.
+pub const EVICT_EVERY: usize = 8;
 
 /// The shared, read-only setup of a run: catalogue, engine, and the templates the catalogue uses.
 pub struct Setup {
