@@ -48,20 +48,12 @@ impl DataParts {
         let mut cuts = Vec::with_capacity(2);
         text.push('{');
         for (i, (key, value)) in top.iter().enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            push_json(&mut text, key);
-            text.push(':');
+            push_key(&mut text, i, key);
             match (key.as_str(), value) {
                 ("document", Json::Object(document)) => {
                     text.push('{');
                     for (j, (key, value)) in document.iter().enumerate() {
-                        if j > 0 {
-                            text.push(',');
-                        }
-                        push_json(&mut text, key);
-                        text.push(':');
+                        push_key(&mut text, j, key);
                         if key == "items" || key == "number" {
                             cuts.push(text.len());
                         } else {
@@ -87,6 +79,15 @@ impl DataParts {
     pub fn fill(&self, items: &Json, number: &str) -> String {
         fill(self.text.as_bytes(), self.cuts, items, number)
     }
+}
+
+/// The key of an object's `i`-th member, with the separators around it: `,"key":`.
+fn push_key(text: &mut String, i: usize, key: &str) {
+    if i > 0 {
+        text.push(',');
+    }
+    push_json(text, key);
+    text.push(':');
 }
 
 fn push_json(text: &mut String, value: &(impl serde::Serialize + ?Sized)) {
