@@ -18,7 +18,10 @@ build:
 	$(CARGO) build --all-targets
 
 ## Everything CI checks: formatting, then every test (unit, integration, 3,000-document stress).
+## The third-party checkers the tests run (poppler, zbar, LibreOffice, Chromium, pyHanko,
+## PostgreSQL) are installed first when missing (tests/deps.sh).
 test:
+	@tests/deps.sh
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --check; \
 	 else echo "rustfmt is not installed: skipping the format check"; fi
 	$(CARGO) test
