@@ -18,6 +18,7 @@ use serde_json::{Value as Json, json};
 
 use crate::catalogue::{Catalogue, DocumentSpec, money_view};
 use crate::date::Date;
+use crate::numbering::{self, Counters};
 use crate::problem::{Origin, Problem};
 use crate::registry::{ItemNumber, Key, Registered, Status, Writer, hash_json};
 use crate::render::PdfMeta;
@@ -58,6 +59,31 @@ pub struct Prepared {
     items: usize,
     /// What the template will show, without its numbers.
     data: Spooled,
+}
+
+impl Prepared {
+    /// Adds what planning will look up in the registry for this document of `case` to
+    /// `wanted`: its key, its once-only value, the number it replaces.
+    pub fn wanted(
+        &self,
+        case: &Candidate,
+        spec: &DocumentSpec,
+        wanted: &mut crate::registry::Wanted,
+    ) {
+        wanted.keys.push(Key {
+            service: case.service.clone(),
+            case_id: case.id.clone(),
+            document: spec.kind.clone(),
+        });
+        if let Some(value) = &self.once {
+            wanted
+                .onces
+                .push((case.service.clone(), spec.kind.clone(), value.clone()));
+        }
+        if let Some(number) = &self.supersedes {
+            wanted.numbers.push(number.clone());
+        }
+    }
 }
 
 impl Candidate {
@@ -224,18 +250,17 @@ impl Planned {
 
     /// Gives the document position `n` and its items positions from `first_item` on.
     fn set_numbers(&mut self, n: u64, first_item: u64, catalogue: &Catalogue) {
-        let registry = &catalogue.registries[&*self.registry];
         let year = self.issued.year();
         self.n = n;
-        self.number = registry.sequences[&*self.sequence]
-            .format
-            .format(n, year, &self.code);
-        for (i, item) in self.items.iter_mut().enumerate() {
-            item.n = first_item + i as u64;
-            item.number = registry.sequences[&item.sequence]
-                .format
-                .format(item.n, year, "");
-        }
+        self.number = numbering::number(
+            catalogue,
+            &self.registry,
+            &self.sequence,
+            n,
+            year,
+            &self.code,
+        );
+        numbering::items(catalogue, &self.registry, &mut self.items, first_item, year);
     }
 }
 
@@ -368,12 +393,12 @@ pub fn plan(
     cases.sort_by(|a, b| {
         (a.decision_date, &a.id, &a.service).cmp(&(b.decision_date, &b.id, &b.service))
     });
-    let mut tails: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for (code, writer) in writers {
-        for (counter, tail) in writer.sequence_tails() {
-            tails.insert((code.clone(), counter.clone()), *tail);
-        }
-    }
+    let mut counters = Counters::at(writers.iter().flat_map(|(code, writer)| {
+        writer
+            .sequence_tails()
+            .iter()
+            .map(|(counter, tail)| ((code.clone(), counter.clone()), *tail))
+    }));
     // Once-only documents planned in this batch, with the case that takes each.
     let mut once_planned: BTreeMap<(String, String, String), (String, Origin)> = BTreeMap::new();
     let mut plan = Plan::default();
@@ -473,15 +498,7 @@ pub fn plan(
                 let once_key = (case.service.clone(), spec.kind.clone(), value.clone());
                 once_planned.insert(once_key, (case.id.clone(), case.origin.clone()));
             }
-            let mut take = |counter: &str, count: u64| {
-                let tail = tails
-                    .entry((spec.registry.clone(), counter.to_string()))
-                    .or_insert(0);
-                let first = *tail + 1;
-                *tail += count;
-                first
-            };
-            let n = take(&counter, 1);
+            let n = counters.take(&spec.registry, &counter, 1);
             let items = match &spec.items {
                 Some(items) if prepared.items > 0 => vec![
                     ItemNumber {
@@ -494,7 +511,7 @@ pub fn plan(
                 _ => Vec::new(),
             };
             let first_item = match items.first() {
-                Some(item) => take(&item.sequence, items.len() as u64),
+                Some(item) => counters.take(&spec.registry, &item.sequence, items.len() as u64),
                 None => 0,
             };
             let mut planned = Planned {

@@ -30,6 +30,7 @@ use crate::registry::{
 };
 use crate::render::{Engine, Profile, RenderError, Template};
 use crate::spool::Spool;
+use crate::store::Recovered;
 use crate::validate::Validator;
 
 /// Everything a batch run needs, resolved and checked by the command line.
@@ -203,24 +204,55 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
                 .map(|d| d.registry.as_str())
         })
         .collect();
+    let store = crate::store::open(&config.registry)?;
     let mut writers = BTreeMap::new();
     crate::fsio::remove_stale_temporaries(&config.out);
     for code in registries {
-        let writer = Writer::open(&config.registry, code, config.wait)?;
+        let mut writer = Writer::open(store.as_ref(), code, config.wait)?;
         // Holding the lock, no live writer has temporary files here: any are a crash's.
         crate::fsio::remove_stale_temporaries(&config.out.join(code));
-        crate::fsio::remove_stale_temporaries(&crate::registry::registry_dir(
-            &config.registry,
-            code,
-        ));
-        if let Some(recovery) = &writer.recovery {
-            report.warn(format!(
-                "registry {code}: the last write was cut off (a crash?); removed {} bytes of an \
-                 incomplete record, keeping {} bytes of whole records",
-                recovery.dropped_bytes, recovery.kept_bytes
-            ));
+        match &writer.recovery {
+            Some((Recovered::Cut { whole, kept }, bytes)) => {
+                report.warn(format!(
+                    "registry {code}: the last write was cut off (a crash?); removed {bytes} \
+                     bytes of an incomplete record, keeping {whole} bytes of whole records"
+                ));
+                report.kept_aside(report::KeptAside {
+                    registry: code.to_string(),
+                    bytes: *bytes,
+                    file: kept.clone(),
+                });
+            }
+            Some((Recovered::Completed, _)) => report.warn(format!(
+                "registry {code}: its last record was written whole but for its end of line (a \
+                 crash?); the end of line was added"
+            )),
+            None => {}
+        }
+        for note in writer.notes.drain(..) {
+            report.warn(note);
         }
         writers.insert(code.to_string(), writer);
+    }
+    // What planning looks up, fetched from each registry in one go.
+    let mut wanted: BTreeMap<&str, crate::registry::Wanted> = BTreeMap::new();
+    for case in &valid {
+        for (spec, prepared) in catalogue.services[&case.service]
+            .documents_on(&case.outcome)
+            .zip(&case.documents)
+        {
+            prepared.wanted(
+                case,
+                spec,
+                wanted.entry(spec.registry.as_str()).or_default(),
+            );
+        }
+    }
+    for (code, wanted) in &wanted {
+        writers
+            .get_mut(*code)
+            .expect("registries were opened")
+            .prefetch(wanted)?;
     }
 
     // Plan.
@@ -252,10 +284,10 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     }
 
     // Keep every template version before any record names it.
-    let store = TemplateStore::new(&config.registry);
+    let templates = TemplateStore::new(store.as_ref());
     let used: BTreeSet<&str> = plan.documents.iter().map(|d| &*d.template).collect();
     for path in used {
-        store.keep(&setup.templates[path].0)?;
+        templates.keep(&setup.templates[path].0)?;
     }
 
     // Room in each registry's writer for what it will take in.

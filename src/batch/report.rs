@@ -102,6 +102,9 @@ pub struct Report {
     pub overdue: Vec<Overdue>,
     pub rejected: Vec<Rejection>,
     pub warnings: Vec<String>,
+    /// Bytes a writer cut off a registry's end (an incomplete record) and kept aside.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_aside: Vec<KeptAside>,
     /// The error that stopped the batch, if one did (exit code 2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fatal: Option<String>,
@@ -122,6 +125,7 @@ impl Report {
             overdue: Vec::new(),
             rejected: Vec::new(),
             warnings: Vec::new(),
+            kept_aside: Vec::new(),
             fatal: None,
             exit_code: 0,
         }
@@ -155,16 +159,20 @@ impl Report {
             problems,
         });
         self.summary.rejected = self.rejected.len();
-        self.exit_code = self.exit_code.max(crate::cli::exit::REJECTED);
+        self.exit_code = self.exit_code.max(crate::exit::REJECTED);
     }
 
     pub(super) fn fatal(&mut self, error: String) {
         self.fatal = Some(error);
-        self.exit_code = crate::cli::exit::FATAL;
+        self.exit_code = crate::exit::FATAL;
     }
 
     pub(super) fn warn(&mut self, warning: String) {
         self.warnings.push(warning);
+    }
+
+    pub(super) fn kept_aside(&mut self, kept: KeptAside) {
+        self.kept_aside.push(kept);
     }
 
     pub(super) fn record_already(&mut self, already: &[Already]) {
@@ -239,6 +247,14 @@ impl Report {
     }
 }
 
+/// Bytes cut off a registry's end, and where they are kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptAside {
+    pub registry: String,
+    pub bytes: u64,
+    pub file: String,
+}
+
 impl fmt::Display for Report {
     /// The summary printed at the end of a run; rejections are listed, one problem per line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -248,6 +264,7 @@ impl fmt::Display for Report {
             "qujat batch: {} cases in {} files from {}",
             s.cases, s.files, self.cases
         )?;
+        writeln!(f, "  output: {}", self.output)?;
         writeln!(f, "  issued              {:>6}", s.issued)?;
         writeln!(
             f,
@@ -265,6 +282,13 @@ impl fmt::Display for Report {
             writeln!(f, "warning: {warning}")?;
         }
         more(f, self.warnings.len(), "warnings")?;
+        for kept in &self.kept_aside {
+            writeln!(
+                f,
+                "kept aside: registry {}: the {} bytes cut off its end are kept in {}",
+                kept.registry, kept.bytes, kept.file
+            )?;
+        }
         if !self.overdue.is_empty() {
             writeln!(f, "overdue:")?;
             for o in self.overdue.iter().take(SHOWN) {
