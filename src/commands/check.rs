@@ -358,9 +358,9 @@ fn bookkeeping(
     }
     if len > newest {
         result.notes.push(format!(
-            "{} after record {newest} {} covered by no checkpoint yet: a batch that has not \
-             finished (or stopped), or records appended by something else; `verify` does not \
-             vouch for them until a batch's checkpoint covers them",
+            "{} {} covered by no checkpoint yet: a batch that has not finished (or stopped), \
+             or records appended by something else; `verify` does not vouch for them until a \
+             batch's checkpoint covers them",
             if len == newest + 1 {
                 format!("record {len}")
             } else {
