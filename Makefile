@@ -32,7 +32,8 @@ bench:
 	$(CARGO) build --release --bins --examples
 	python3 -B bench/bench.py
 
-## A registry of RECORDS= records (default 1,000,000; about 6 GB): check, export, regenerate.
+## Registries of SIZES= records (default 10,000, 100,000 and 1,000,000; about 7 GB at the end):
+## batches, verify, regenerate, check and export at each (docs/performance.md).
 bench-registry:
 	$(CARGO) build --release --bins --examples
 	python3 -B bench/registry.py

@@ -2,11 +2,14 @@
 //! (`make bench`, docs/performance.md). Never run it on a real registry.
 //!
 //! ```sh
-//! cargo run --example fill_registry -- REGISTRY_DIR CODE COUNT
+//! cargo run --example fill_registry -- REGISTRY CODE RECORDS
 //! ```
 //!
-//! It opens the registry as a writer does (locked, verified) and appends COUNT records through
-//! it, in groups, as a batch would, copied from its last document record: each with its own case id, the next number of the sequence, its own
+//! REGISTRY is a folder of registries (or any place `qujat` takes); the registry CODE is grown
+//! to RECORDS records in all.
+//!
+//! It opens the registry as a writer does (locked, verified) and appends records through it, in
+//! groups, as a batch would, copied from its last document record: each with its own case id, the next number of the sequence, its own
 //! content hash and QR payload, and `"synthetic": true` in its data. The chain, the numbering
 //! and the head stay sound, so `registry check`, `export` and `regenerate` of the real records
 //! work as on any registry; the synthetic records have no PDFs (`check --files` names them).
@@ -20,11 +23,11 @@ use serde_json::json;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [root, code, count] = &args[..] else {
-        bail!("usage: fill_registry REGISTRY_DIR CODE COUNT");
+    let [root, code, records] = &args[..] else {
+        bail!("usage: fill_registry REGISTRY CODE RECORDS");
     };
     let root = std::path::Path::new(root);
-    let count: u64 = count.parse().context("COUNT")?;
+    let records: u64 = records.parse().context("RECORDS")?;
     let started = Instant::now();
     let store = qujat::store::open(root)?;
     let reader = Reader::open(store.as_ref(), code)?;
@@ -39,6 +42,7 @@ fn main() -> Result<()> {
     })?;
     let base = parse_line(&last.context("the registry has no document record to copy")?)?.1;
     let mut writer = Writer::open(store.as_ref(), code, Duration::ZERO)?;
+    let count = records.saturating_sub(writer.len());
     let Entry::Document(base) = base.entry else {
         unreachable!()
     };
