@@ -240,9 +240,13 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         report: args.report.unwrap_or_else(|| out.join("run-report.json")),
         cases,
         out,
-        registry: args
-            .registry
-            .unwrap_or_else(|| config.path(&paths.registry)),
+        registry: {
+            let registry = args
+                .registry
+                .unwrap_or_else(|| config.path(&paths.registry));
+            crate::fsio::writable_folder("registry folder", &registry)?;
+            registry
+        },
         catalogue: args
             .catalogue
             .unwrap_or_else(|| config.path(&paths.catalogue)),
