@@ -56,6 +56,8 @@ pub struct BatchConfig {
     pub verify_url: String,
     /// How progress is shown.
     pub progress: ProgressMode,
+    /// The key the registries' checkpoints are signed with, and their origin.
+    pub checkpoints: Option<(std::sync::Arc<crate::registry::note::NoteSigner>, String)>,
 }
 
 /// How many documents are rendered between two evictions of Typst's caches: without eviction,
@@ -209,6 +211,9 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     crate::fsio::remove_stale_temporaries(&config.out);
     for code in registries {
         let mut writer = Writer::open(store.as_ref(), code, config.wait)?;
+        if let Some((signer, origin)) = &config.checkpoints {
+            writer.sign_checkpoints(signer.clone(), origin);
+        }
         // Holding the lock, no live writer has temporary files here: any are a crash's.
         crate::fsio::remove_stale_temporaries(&config.out.join(code));
         match &writer.recovery {

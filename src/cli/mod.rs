@@ -259,6 +259,9 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         wait: Duration::from_secs(args.wait),
         creator: config.file.documents.creator.clone(),
         verify_url: config.file.documents.verify_url.clone(),
+        checkpoints: config
+            .checkpoint_signer()?
+            .map(|signer| (std::sync::Arc::new(signer), config.checkpoint_origin())),
         progress: if args.quiet {
             batch::ProgressMode::Quiet
         } else if args.log_progress {

@@ -17,6 +17,7 @@ use crate::date::Date;
 use crate::exit;
 use crate::registry::Status;
 use crate::registry::checkpoint::Checkpoint;
+use crate::registry::note::NoteVerifier;
 use crate::registry::reader::{Found, Reader};
 use crate::registry::templates::TemplateStore;
 use crate::render::Engine;
@@ -41,23 +42,43 @@ impl RegistryDir {
     }
 }
 
-/// A checkpoint published outside the registry, to check against.
+/// A checkpoint published outside the registry, to check against, and the key that checks
+/// signed checkpoints.
 #[derive(Debug, Args)]
 pub struct Trusted {
-    /// A checkpoint kept outside the registry (a line of its checkpoints, as published): the
-    /// registry, or a proof, must agree with it
+    /// A checkpoint kept outside the registry (a line of its checkpoints, or a signed note, as
+    /// published): the registry, or a proof, must agree with it
     #[arg(long, value_name = "FILE")]
     pub trusted_checkpoint: Option<PathBuf>,
+    /// The registry's public checkpoint key (`<name>+<hash>+<key>`, from `qujat registry
+    /// keygen`) [default: [checkpoints] verifier in qujat.toml]
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
 }
 
 impl Trusted {
-    fn read(&self) -> Result<Option<Checkpoint>> {
+    /// The verifier key, from `--key` or the configuration.
+    fn verifier(&self, config: &Config) -> Result<Option<NoteVerifier>> {
+        match &self.key {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                NoteVerifier::parse(&text)
+                    .map(Some)
+                    .with_context(|| path.display().to_string())
+            }
+            None => config.checkpoint_verifier(),
+        }
+    }
+
+    /// The trusted checkpoint, checked against the verifier key if it is signed.
+    fn read(&self, verifier: Option<&NoteVerifier>) -> Result<Option<Checkpoint>> {
         self.trusted_checkpoint
             .as_ref()
             .map(|path| {
                 let bytes = std::fs::read(path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
-                proof::read_checkpoint(&bytes).with_context(|| path.display().to_string())
+                proof::read_checkpoint(&bytes, verifier).with_context(|| path.display().to_string())
             })
             .transpose()
     }
@@ -187,6 +208,29 @@ pub enum RegistryCommand {
         extends an earlier one's. `qujat verify --proof` checks either offline.\n\n\
         Exit codes: 0 written, 2 fatal (unknown number, no checkpoint yet, damaged registry).")]
     Proof(ProofArgs),
+    /// Make the key that signs the registries' checkpoints, and print its public half
+    #[command(after_help = "Example:\n  \
+        qujat registry keygen --name qujat.gov.kz/registry --out /etc/qujat/checkpoints.key \\\n      \
+        --public /etc/qujat/checkpoints.pub\n\n\
+        The private key goes to a file only the batch's user can read ([checkpoints] key in \
+        qujat.toml); publish the public key with the checkpoints, and configure it as \
+        [checkpoints] verifier so that `registry check` and `verify` check signatures. Keep \
+        it apart from officials' keys. Checkpoints are C2SP signed notes (Ed25519).\n\n\
+        Exit codes: 0 written, 2 fatal (the file exists, cannot be written).")]
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key's name, as signatures name it (no spaces, no '+'): the log's origin, usually
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Where to write the private key (never overwritten)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Where to write the public key too [default: only printed]
+    #[arg(long, value_name = "FILE")]
+    pub public: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -330,12 +374,13 @@ pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
     if args.files.is_empty() && args.payload.is_empty() && args.proof.is_empty() {
         bail!("give PDF files to verify, --payload TEXT or --proof FILE");
     }
-    let trusted = args.trusted.read()?;
+    let verifier = args.trusted.verifier(config)?;
+    let trusted = args.trusted.read(verifier.as_ref())?;
     let mut proofs_fail = false;
     for path in &args.proof {
         let text =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        match proof::check(&text, trusted.as_ref()) {
+        match proof::check(&text, trusted.as_ref(), verifier.as_ref()) {
             Ok(what) => println!("{}: PROOF HOLDS — {what}", path.display()),
             Err(why) => {
                 proofs_fail = true;
@@ -428,7 +473,34 @@ pub fn run_registry(config: &Config, command: RegistryCommand) -> Result<i32> {
         RegistryCommand::Check(args) => run_check(config, args),
         RegistryCommand::SetStatus(args) => run_set_status(config, args),
         RegistryCommand::Proof(args) => run_proof(config, args),
+        RegistryCommand::Keygen(args) => run_keygen(args),
     }
+}
+
+fn run_keygen(args: KeygenArgs) -> Result<i32> {
+    use crate::registry::note::{NoteSigner, random_seed};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let signer = NoteSigner::from_seed(&args.name, random_seed()?)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&args.out)
+        .with_context(|| {
+            format!(
+                "cannot create {} (it is never overwritten)",
+                args.out.display()
+            )
+        })?;
+    file.write_all(format!("{}\n", signer.text()).as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let public = signer.verifier().text();
+    if let Some(path) = &args.public {
+        crate::fsio::write_atomically(path, format!("{public}\n").as_bytes())?;
+    }
+    println!("{public}");
+    Ok(exit::OK)
 }
 
 fn run_proof(config: &Config, args: ProofArgs) -> Result<i32> {
@@ -456,6 +528,7 @@ fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {
     if readers.is_empty() && broken.is_empty() {
         bail!("there are no registries in {}", store.describe());
     }
+    let verifier = args.trusted.verifier(config)?;
     let options = check::Options {
         full: args.full,
         files: args.files.then(|| {
@@ -463,7 +536,8 @@ fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {
                 .clone()
                 .unwrap_or_else(|| config.path(&config.file.paths.output))
         }),
-        trusted: args.trusted.read()?,
+        trusted: args.trusted.read(verifier.as_ref())?,
+        verifier,
     };
     let mut sound = broken.is_empty();
     for listed in &broken {
@@ -490,6 +564,9 @@ fn run_set_status(config: &Config, args: SetStatusArgs) -> Result<i32> {
         date: user_date("--date", &args.date)?,
         reason: args.reason.clone(),
         wait: Duration::from_secs(args.wait),
+        checkpoints: config
+            .checkpoint_signer()?
+            .map(|signer| (std::sync::Arc::new(signer), config.checkpoint_origin())),
     };
     let catalogue = crate::catalogue::Catalogue::load(&config.path(&config.file.paths.catalogue))?;
     match set_status::set_status(store.as_ref(), &catalogue, &change)? {

@@ -19,6 +19,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::registry::checkpoint::{self, Checkpoint};
+use crate::registry::note::NoteVerifier;
 use crate::registry::reader::Reader;
 use crate::registry::scan::{self, Prepare, Seen, Sink, Verified};
 use crate::registry::short::Short;
@@ -114,6 +115,8 @@ pub struct Options {
     pub files: Option<std::path::PathBuf>,
     /// A checkpoint published outside the registry, to check the registry against.
     pub trusted: Option<Checkpoint>,
+    /// The key the registry's checkpoints are signed with.
+    pub verifier: Option<NoteVerifier>,
 }
 
 /// Whether the PDF `file` (under the output folder) of document record `seq` has the SHA-256
@@ -263,6 +266,7 @@ pub fn check(store: &dyn Store, reader: &Reader, options: &Options) -> Result<Re
     }
     result.problems.extend(outcome.problems);
     result.checkpoints = checkpoints.len() as u64;
+    signatures(&mut result, &checkpoints, options.verifier.as_ref());
     let len = outcome.chain.len();
     if !broken {
         if outcome.torn > 0 {
@@ -367,6 +371,49 @@ fn bookkeeping(
                 format!("records {}–{len}", newest + 1)
             },
             if len == newest + 1 { "is" } else { "are" }
+        ));
+    }
+}
+
+/// Whether every checkpoint is signed by the registry's key: a bad signature is a problem (the
+/// checkpoint was rewritten by someone without the key), and so is an unsigned checkpoint after
+/// a signed one (signing never stops); unsigned checkpoints before the first signed one were
+/// written before the registry signed, and are a note.
+fn signatures(
+    result: &mut RegistryCheck,
+    checkpoints: &[Checkpoint],
+    verifier: Option<&NoteVerifier>,
+) {
+    let signed = checkpoints.iter().position(|c| c.note.is_some());
+    let Some(verifier) = verifier else {
+        if signed.is_some() {
+            result.notes.push(
+                "its checkpoints are signed, but no key was given to check them ([checkpoints] \
+                 verifier in qujat.toml, or --key FILE)"
+                    .to_string(),
+            );
+        }
+        return;
+    };
+    let mut unsigned = 0;
+    for (i, checkpoint) in checkpoints.iter().enumerate() {
+        match checkpoint.check_signature(verifier) {
+            Ok(()) => {}
+            Err(_) if checkpoint.note.is_none() && signed.is_none_or(|first| i < first) => {
+                unsigned += 1
+            }
+            Err(why) => result.problems.push(format!(
+                "checkpoint {} (size {}) is not signed by the registry's key {}: {why}; it was \
+                 written or rewritten by someone without the key",
+                i + 1,
+                checkpoint.size,
+                verifier.name
+            )),
+        }
+    }
+    if unsigned > 0 {
+        result.notes.push(format!(
+            "its first {unsigned} checkpoints are unsigned (written before it signed them)"
         ));
     }
 }

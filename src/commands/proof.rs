@@ -4,6 +4,7 @@
 use anyhow::{Context, Result, bail};
 
 use crate::registry::checkpoint::{self, Checkpoint, Proof};
+use crate::registry::note::NoteVerifier;
 use crate::registry::reader::Reader;
 
 /// The inclusion proof of the document numbered `number` against the registry's newest
@@ -32,33 +33,44 @@ pub fn of_growth(reader: &Reader, since: u64) -> Result<Proof> {
     )?))
 }
 
-/// Reads a checkpoint from a file: one line of JSON, `{"size":…,"root":"…"}`, as a registry
-/// keeps them (a line of its checkpoints, or the `checkpoint` of a proof).
-pub fn read_checkpoint(bytes: &[u8]) -> Result<Checkpoint> {
+/// Reads a published checkpoint from a file: a line of JSON as a registry keeps them (a line of
+/// its checkpoints, or the `checkpoint` of a proof), or a signed note, which `verifier` must
+/// have signed.
+pub fn read_checkpoint(bytes: &[u8], verifier: Option<&NoteVerifier>) -> Result<Checkpoint> {
     let text = std::str::from_utf8(bytes).context("a checkpoint is text")?;
-    let line = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .context("the checkpoint file is empty")?;
-    serde_json::from_str(line.trim()).context("not a checkpoint ({\"size\":…,\"root\":\"…\"})")
+    Checkpoint::read_published(text, verifier)
 }
 
 /// Checks a proof offline: `Ok(what)` when it holds, `Err(why)` when it does not. With
-/// `trusted`, the proof must be against that checkpoint (an inclusion proof's, or a consistency
-/// proof's newer one), not merely the one it carries.
-pub fn check(text: &[u8], trusted: Option<&Checkpoint>) -> Result<String, String> {
+/// `trusted`, the proof must start from that checkpoint (an inclusion proof's checkpoint, a
+/// consistency proof's older one: the one held from before), not merely the one it carries;
+/// with `verifier`, every checkpoint the proof carries must be signed by that key.
+pub fn check(
+    text: &[u8],
+    trusted: Option<&Checkpoint>,
+    verifier: Option<&NoteVerifier>,
+) -> Result<String, String> {
     let proof: Proof =
         serde_json::from_slice(text).map_err(|err| format!("not a qujat proof: {err}"))?;
-    let against = match &proof {
-        Proof::Inclusion(p) => &p.checkpoint,
-        Proof::Consistency(p) => &p.new,
+    let (against, carried) = match &proof {
+        Proof::Inclusion(p) => (&p.checkpoint, vec![&p.checkpoint]),
+        Proof::Consistency(p) => (&p.old, vec![&p.old, &p.new]),
     };
+    if let Some(verifier) = verifier {
+        for checkpoint in carried {
+            checkpoint.check_signature(verifier).map_err(|why| {
+                format!(
+                    "its checkpoint of size {} is not the registry's: {why}",
+                    checkpoint.size
+                )
+            })?;
+        }
+    }
     if let Some(trusted) = trusted
-        && against != trusted
+        && (against.size, &against.root) != (trusted.size, &trusted.root)
     {
         return Err(format!(
-            "it is against the checkpoint of size {} (root {}), not the trusted one of size {} \
+            "it starts from the checkpoint of size {} (root {}), not the trusted one of size {} \
              (root {})",
             against.size, against.root, trusted.size, trusted.root
         ));

@@ -19,6 +19,8 @@ pub struct Change {
     pub date: Date,
     pub reason: String,
     pub wait: Duration,
+    /// The key the registry's checkpoints are signed with, and their origin.
+    pub checkpoints: Option<(std::sync::Arc<crate::registry::note::NoteSigner>, String)>,
 }
 
 /// What came of it.
@@ -44,6 +46,9 @@ pub fn set_status(store: &dyn Store, catalogue: &Catalogue, change: &Change) -> 
     }
     crate::registry::reader::Reader::open(store, &change.registry)?;
     let mut writer = Writer::open(store, &change.registry, change.wait)?;
+    if let Some((signer, origin)) = &change.checkpoints {
+        writer.sign_checkpoints(signer.clone(), origin);
+    }
     writer.prefetch(&Wanted {
         numbers: vec![change.number.clone()],
         ..Wanted::default()

@@ -19,19 +19,92 @@ use super::record::{Record, sha256_hex};
 use super::tree::StoredTree;
 use crate::store::{Log, Node};
 
-/// The tree's size and root after a batch.
+/// The tree's size and root after a batch, and — when the registry signs its checkpoints — the
+/// same as a C2SP signed note (see [`super::note`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     pub size: u64,
     /// The Merkle tree head (hex).
     pub root: String,
+    /// The signed note: origin, size and root, signed by the registry's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Checkpoint {
     /// Its text as a store keeps it: one line of JSON.
     pub fn text(&self) -> String {
         serde_json::to_string(self).expect("checkpoints serialise")
+    }
+
+    /// The checkpoint of `size` records with root `root`, signed when a signer is given.
+    pub fn new(
+        size: u64,
+        root: &Hash,
+        signer: Option<(&super::note::NoteSigner, &str)>,
+    ) -> Result<Checkpoint> {
+        let note = signer
+            .map(|(signer, origin)| signer.sign(&super::note::checkpoint_text(origin, size, root)))
+            .transpose()?;
+        Ok(Checkpoint {
+            size,
+            root: merkle::to_hex(root),
+            note,
+        })
+    }
+
+    /// Whether its signed note holds under `verifier` and says what the checkpoint says.
+    pub fn check_signature(&self, verifier: &super::note::NoteVerifier) -> Result<(), String> {
+        let Some(note) = &self.note else {
+            return Err("it is not signed".to_string());
+        };
+        let text = verifier.open(note).map_err(|e| format!("{e:#}"))?;
+        let (_, size, root) =
+            super::note::parse_checkpoint_text(text).map_err(|e| format!("{e:#}"))?;
+        if size != self.size || merkle::to_hex(&root) != self.root {
+            return Err(format!(
+                "its signed note says {size} records with root {}, not what it says",
+                merkle::to_hex(&root)
+            ));
+        }
+        Ok(())
+    }
+
+    /// A checkpoint as published: a line of JSON as registries keep them, or a signed note
+    /// (which `verifier` must have signed).
+    pub fn read_published(
+        text: &str,
+        verifier: Option<&super::note::NoteVerifier>,
+    ) -> Result<Checkpoint> {
+        let trimmed = text.trim();
+        if trimmed.starts_with('{') {
+            let line = trimmed
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .context("the checkpoint file is empty")?;
+            let checkpoint: Checkpoint = serde_json::from_str(line.trim())
+                .context("not a checkpoint ({\"size\":…,\"root\":\"…\"})")?;
+            if let (Some(verifier), Some(_)) = (verifier, &checkpoint.note) {
+                checkpoint
+                    .check_signature(verifier)
+                    .map_err(|why| anyhow::anyhow!("its signature: {why}"))?;
+            }
+            return Ok(checkpoint);
+        }
+        let verifier = verifier.context(
+            "a signed checkpoint needs the registry's public key to be checked (--key FILE, or \
+             [checkpoints] verifier in qujat.toml)",
+        )?;
+        let note = format!("{}\n", text.trim_end_matches('\n'));
+        let opened = verifier.open(&note)?;
+        let (_, size, root) = super::note::parse_checkpoint_text(opened)?;
+        Ok(Checkpoint {
+            size,
+            root: merkle::to_hex(&root),
+            note: Some(note),
+        })
     }
 }
 
@@ -352,6 +425,7 @@ mod tests {
         let good = |size: u64| Checkpoint {
             size,
             root: merkle::to_hex(&tree.root_at(size).unwrap()),
+            note: None,
         };
         let sets = [
             vec![good(0), good(1), good(17), good(32), good(40)],
@@ -361,11 +435,13 @@ mod tests {
                 Checkpoint {
                     size: 9,
                     root: good(8).root,
+                    note: None,
                 },
                 good(31),
                 Checkpoint {
                     size: 41,
                     root: good(40).root,
+                    note: None,
                 },
                 good(3),
             ],

@@ -12,6 +12,7 @@ mod document;
 mod facts;
 mod lookups;
 pub mod merkle;
+pub mod note;
 pub mod reader;
 mod record;
 pub mod scan;

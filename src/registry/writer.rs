@@ -19,6 +19,7 @@ use super::chain::Chain;
 use super::checkpoint::{self, Checkpoint};
 use super::lookups::Lookups;
 use super::merkle::{self, Frontier};
+use super::note::NoteSigner;
 use super::record::{Entry, LineError, Record, StatusEntry, parse_line, to_line};
 use super::tree::StoredTree;
 use super::{Key, OnceKey, Registered, Status, facts, scan};
@@ -60,6 +61,8 @@ pub struct Writer {
     pub recovery: Option<(Recovered, u64)>,
     /// What is worth saying about the registry but does not stop the writer.
     pub notes: Vec<String>,
+    /// The key checkpoints are signed with, and their origin (before `/<registry>`).
+    signer: Option<(std::sync::Arc<NoteSigner>, String)>,
 }
 
 /// `record 7 was` or `records 7–9 were`.
@@ -150,6 +153,7 @@ impl Writer {
             nodes: Vec::new(),
             recovery: None,
             notes,
+            signer: None,
         })
     }
 
@@ -250,6 +254,11 @@ impl Writer {
             .ok()?;
         let facts = facts::of_record(&record, &hash);
         Some((hash, record, facts))
+    }
+
+    /// Signs the checkpoints this writer appends with `signer`, their origin `origin/<code>`.
+    pub fn sign_checkpoints(&mut self, signer: std::sync::Arc<NoteSigner>, origin: &str) {
+        self.signer = Some((signer, origin.to_string()));
     }
 
     /// Fetches what a batch will look up, so that planning reads memory only.
@@ -362,10 +371,16 @@ impl Writer {
         };
         self.log.write_head(&head)?;
         if self.tree.len() > self.checkpointed {
-            let checkpoint = Checkpoint {
-                size: self.tree.len(),
-                root: merkle::to_hex(&self.tree.root()),
-            };
+            let origin = self
+                .signer
+                .as_ref()
+                .map(|(_, origin)| format!("{origin}/{}", self.code));
+            let signer = self
+                .signer
+                .as_ref()
+                .zip(origin.as_deref())
+                .map(|((signer, _), origin)| (&**signer, origin));
+            let checkpoint = Checkpoint::new(self.tree.len(), &self.tree.root(), signer)?;
             self.log.append_checkpoint(checkpoint.text().as_bytes())?;
             self.checkpointed = checkpoint.size;
             self.checkpoints += 1;

@@ -565,3 +565,125 @@ fn an_output_folder_that_leads_to_a_system_folder_is_refused_and_the_real_one_na
         ),
     );
 }
+
+/// A project whose registries sign their checkpoints with a key of its own; returns the public
+/// key's file.
+fn signing(project: &Project) -> std::path::PathBuf {
+    let key = project.path().join("checkpoints.key");
+    let public = project.path().join("checkpoints.pub");
+    let run = project.qujat(&[
+        "registry",
+        "keygen",
+        "--name",
+        "test.example/registry",
+        "--out",
+        key.to_str().unwrap(),
+        "--public",
+        public.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let config = project.path().join("qujat.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[checkpoints]\nkey = \"checkpoints.key\"\nverifier = \"checkpoints.pub\"\n");
+    std::fs::write(&config, text).unwrap();
+    public
+}
+
+#[test]
+fn a_history_rewritten_with_its_checkpoints_is_exposed_by_a_signed_checkpoint_kept_before() {
+    let project = Project::with_samples();
+    let public = signing(&project);
+    assert_eq!(project.batch(&[]).code, 0);
+    let checkpoints = project.registry().join("media/checkpoints.jsonl");
+    let first: Value =
+        serde_json::from_str(std::fs::read_to_string(&checkpoints).unwrap().trim()).unwrap();
+    let note = first["note"].as_str().expect("a signed note");
+    assert!(
+        note.starts_with("qujat.gov.kz/registry/media\n25\n"),
+        "{note}"
+    );
+    assert!(
+        note.contains("\n\n\u{2014} test.example/registry "),
+        "{note}"
+    );
+    // The note as published, kept outside the registry.
+    let kept = project.path().join("published.note");
+    std::fs::write(&kept, note).unwrap();
+    let run = check(&project, &[]);
+    assert_eq!(run.code, 0, "signed and sound: {}", run.stdout);
+    project.write_case(
+        "later.xml",
+        &cases_file(&[media_case("LATER-1", "2026-11-24", "Кейінгі")]),
+    );
+    assert_eq!(project.batch(&[]).code, 0);
+
+    // A consistent rewrite: record 3 changed, every hash, the head and every checkpoint's root
+    // recomputed. The forger has no key: the notes are left as they were.
+    let mut records = project.journal("media");
+    records[2]["holder"]["ru"] = Value::String("ТОО «Подставное лицо»".into());
+    let text = rewrite(&project, "media", &records, 3);
+    rewrite_head_and_checkpoints_keeping(&project, "media", &text);
+    std::fs::remove_file(project.registry().join("media/index.sqlite")).unwrap();
+    let run = check(&project, &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    says(
+        &run,
+        "is not signed by the registry's key test.example/registry",
+    );
+    // And against the note kept before, with the public key: the registry no longer extends it.
+    let since = project.path().join("grew.json");
+    let run = project.qujat(&[
+        "registry",
+        "proof",
+        "--registry",
+        "media",
+        "--since",
+        "25",
+        "--out",
+        since.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = project.qujat(&[
+        "verify",
+        "--proof",
+        since.to_str().unwrap(),
+        "--trusted-checkpoint",
+        kept.to_str().unwrap(),
+        "--key",
+        public.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    says(&run, "PROOF FAILS");
+    let run = check(&project, &["--trusted-checkpoint", kept.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    says(&run, "the trusted checkpoint (size 25");
+}
+
+/// Rewrites the head and every checkpoint's size and root to agree with `lines`, leaving each
+/// checkpoint's signed note as it was (a forger without the key).
+fn rewrite_head_and_checkpoints_keeping(project: &Project, code: &str, lines: &[String]) {
+    let dir = project.registry().join(code);
+    let notes: Vec<Option<String>> = std::fs::read_to_string(dir.join("checkpoints.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["note"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    rewrite_head_and_checkpoints(project, code, lines);
+    let text: String = std::fs::read_to_string(dir.join("checkpoints.jsonl"))
+        .unwrap()
+        .lines()
+        .zip(notes)
+        .map(|(line, note)| {
+            let mut value: Value = serde_json::from_str(line).unwrap();
+            if let Some(note) = note {
+                value["note"] = Value::String(note);
+            }
+            format!("{value}\n")
+        })
+        .collect();
+    std::fs::write(dir.join("checkpoints.jsonl"), text).unwrap();
+}

@@ -228,14 +228,15 @@ impl Mapped {
 }
 
 /// Hands the whole lines of `file` from byte `offset` (a line start) up to `end` (after a
-/// newline) to `each`, in blocks of about `size` bytes with how many lines came before each,
-/// mapping the next block while `each` works on one. Returns how many lines it handed on.
+/// newline) to `each`, in blocks of about `size` bytes with how many lines each holds (counted on
+/// the thread that maps ahead), mapping the next block while `each` works on one. Returns how
+/// many lines it handed on.
 pub fn scan(
     file: &File,
     offset: u64,
     end: u64,
     size: usize,
-    each: &mut (dyn FnMut(&[u8]) -> Result<()> + Send),
+    each: &mut (dyn FnMut(&[u8], u64) -> Result<()> + Send),
 ) -> Result<u64> {
     if offset >= end {
         return Ok(0);
@@ -245,10 +246,10 @@ pub fn scan(
     loop {
         let next_offset = block.end();
         let (done, next) = if next_offset == end {
-            (each(block.lines()), None)
+            (each(block.lines(), block.count), None)
         } else {
             let (done, next) = rayon::join(
-                || each(block.lines()),
+                || each(block.lines(), block.count),
                 || Mapped::map(file, next_offset, end, size),
             );
             (done, Some(next))
@@ -283,7 +284,7 @@ mod tests {
         let len = file.metadata().unwrap().len();
         let end = whole_lines_end(&file, len).unwrap();
         let mut seen = Vec::new();
-        let lines = scan(&file, offset, end, size, &mut |block| {
+        let lines = scan(&file, offset, end, size, &mut |block, _| {
             assert!(block.ends_with(b"\n"), "blocks are whole lines");
             seen.extend_from_slice(block);
             Ok(())

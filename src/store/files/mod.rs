@@ -317,7 +317,7 @@ impl FilesLog {
         let end = self.whole_end()?;
         let mut seq = first;
         let mut at = offset;
-        journal::scan(&self.file, offset, end, journal::BLOCK, &mut |text| {
+        journal::scan(&self.file, offset, end, journal::BLOCK, &mut |text, _| {
             for line in text.split_inclusive(|&b| b == b'\n') {
                 let len = line.len() as u64 - 1;
                 each(
@@ -429,12 +429,17 @@ impl Log for FilesLog {
         let torn = len - end;
         let (offset, from) = self.locate(from)?;
         let mut first = from;
-        let lines = journal::scan(&self.file, offset, end, journal::BLOCK, &mut |text| {
-            let count = memchr::memchr_iter(b'\n', text).count() as u64;
-            each(Block { first, text })?;
-            first += count;
-            Ok(())
-        })
+        let lines = journal::scan(
+            &self.file,
+            offset,
+            end,
+            journal::BLOCK,
+            &mut |text, count| {
+                each(Block { first, text })?;
+                first += count;
+                Ok(())
+            },
+        )
         .with_context(|| self.context())?;
         Ok(ScanEnd {
             last: from - 1 + lines,
