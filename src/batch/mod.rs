@@ -180,17 +180,20 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
         today: config.today,
         covers: &covers,
     };
-    let mut intake = intake::Intake::new(catalogue, &validator, &spool);
+    let mut intake = intake::Intake::new(catalogue, &validator, &spool, &config.out);
     let read = case::read_dir(&config.cases, &mut intake);
     let taken = intake.finish()?;
     report.summary.files = read.files;
-    report.reject_reading(read.problems);
-    report.summary.cases = taken.cases;
-    for rejected in taken.rejected {
-        report.reject(rejected.origin, rejected.problems);
+    report.skipped(read.skipped);
+    for warning in read.warnings {
+        report.warn(warning)?;
     }
+    report.summary.cases = taken.cases;
+    taken
+        .rejected
+        .for_each(|origin, problems| report.reject(origin, problems))?;
     let valid = taken.candidates;
-    report.record_overdue(&valid);
+    report.record_overdue(&valid)?;
     // The raw and validated cases are gone; what they took goes back before rendering.
     crate::memory::give_back();
 
@@ -218,7 +221,7 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
                 "registry {code}: the last write was cut off (a crash?); removed {} bytes of an \
                  incomplete record, keeping {} bytes of whole records",
                 recovery.dropped_bytes, recovery.kept_bytes
-            ));
+            ))?;
         }
         writers.insert(code.to_string(), writer);
     }
@@ -226,9 +229,9 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     // Plan.
     let plan = plan::plan(catalogue, valid, &writers);
     for (origin, problems) in plan.refused {
-        report.reject(origin, problems);
+        report.reject(origin, problems)?;
     }
-    report.record_already(&plan.already);
+    report.record_already(&plan.already)?;
     for already in &plan.already {
         let Some((target, number)) = &already.lost_supersession else {
             continue;
@@ -248,7 +251,7 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
             "registry {}: № {} replaces № {number}, but the event marking № {number} superseded \
              was missing (lost with an interrupted run); it is appended now",
             already.registry, already.number
-        ));
+        ))?;
     }
 
     // Keep every template version before any record names it.

@@ -773,3 +773,213 @@ fn an_image_named_xml_is_rejected_as_binary() {
     h.expect_issued(&[]);
     h.expect_nothing_written_for(&[]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 20: inputs written without sight of the code.
+
+/// "Заявки" and "Папка" in Windows-1251, as a Windows share mounted without a UTF-8 character set
+/// names them.
+const ZAYAVKI_1251: &[u8] = b"\xC7\xE0\xFF\xE2\xEA\xE8";
+const PAPKA_1251: &[u8] = b"\xCF\xE0\xEF\xEA\xE0";
+
+/// A path of `cases/` made of bytes that are not UTF-8.
+fn bytes_path(project: &Project, parts: &[&[u8]]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let mut path = project.cases();
+    for part in parts {
+        path.push(std::ffi::OsStr::from_bytes(part));
+    }
+    path
+}
+
+/// Puts `corpus/<name>` in the project under a path of non-UTF-8 bytes.
+fn put_under(project: &Project, name: &str, parts: &[&[u8]]) {
+    let path = bytes_path(project, parts);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::copy(corpus(name), path).unwrap();
+}
+
+#[test]
+fn a_file_named_in_windows_1251_is_read_and_named_by_its_bytes() {
+    let h = Hostile::run_with(|project| {
+        let mut name = ZAYAVKI_1251.to_vec();
+        name.extend_from_slice(b".csv");
+        put_under(project, "bad_iin.csv", &[&name]);
+        put_under(project, "bad_bin.xml", &[PAPKA_1251, b"bad_bin.xml"]);
+        // A name may hold control characters too: they must not reach the terminal.
+        put_under(project, "future_date.csv", &[b"\x1b[2J\x1b[31mnight.csv"]);
+    });
+    // Before: "path contains invalid UTF-8 characters", exit 2, nothing issued, no report.
+    h.expect_exit(1);
+    h.expect_rejections(3);
+    h.expect_rejected(Located {
+        file: "\\x1B[2J\\x1B[31mnight.csv",
+        pos: row(2),
+        case_id: Some("MR-2026-0226"),
+        field: Some("decision.date"),
+        ..Located::default()
+    });
+    assert!(
+        !h.run.stderr.contains('\x1b') && !h.run.stdout.contains('\x1b'),
+        "an escape sequence from a file name reached the terminal"
+    );
+    h.expect_rejected(Located {
+        file: "\\xC7\\xE0\\xFF\\xE2\\xEA\\xE8.csv",
+        pos: row(3),
+        case_id: Some("MR-2026-0221"),
+        field: Some("applicant.iin"),
+        says: &["check digit"],
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file: "\\xCF\\xE0\\xEF\\xEA\\xE0/bad_bin.xml",
+        pos: line(6),
+        case_id: Some("MR-2026-0222"),
+        field: Some("applicant.bin"),
+        ..Located::default()
+    });
+    h.expect_issued(&["MR-2026-0220", "MR-2026-0223", "MR-2026-0227"]);
+    h.expect_nothing_written_for(&["MR-2026-0221", "MR-2026-0222", "MR-2026-0226"]);
+    let warnings = h.report["warnings"].to_string();
+    assert!(warnings.contains("Заявки.csv"), "{warnings}");
+    assert!(warnings.contains("not UTF-8"), "{warnings}");
+    let issued = h.report["documents"].to_string();
+    assert!(
+        issued.contains("cases/\\\\xC7\\\\xE0\\\\xFF\\\\xE2\\\\xEA\\\\xE8.csv"),
+        "{issued}"
+    );
+}
+
+#[test]
+fn symbolic_links_are_followed_inside_the_cases_folder_and_every_skip_is_named() {
+    use std::os::unix::fs::symlink;
+    let h = Hostile::run_with(|project| {
+        let cases = project.cases();
+        let file = |id: &str| cases_file(&[media_case(id, "2026-11-20", "Сілтеме")]);
+        project.write_case("archive/2026-11-20.xml", &file("MR-2026-0290"));
+        project.write_case(".kept/MR-2026-0291.xml", &file("MR-2026-0291"));
+        project.write_case("notes.txt", "a clerk's notes");
+        std::fs::create_dir_all(project.path().join("elsewhere")).unwrap();
+        std::fs::write(
+            project.path().join("elsewhere/outside.xml"),
+            file("MR-2026-0292"),
+        )
+        .unwrap();
+        // The same file twice: read once, under its own name.
+        symlink("archive/2026-11-20.xml", cases.join("today.xml")).unwrap();
+        symlink("archive", cases.join("archive-link")).unwrap();
+        // A file inside the folder that is not read under its own name (a hidden folder).
+        symlink(".kept/MR-2026-0291.xml", cases.join("kept.xml")).unwrap();
+        // Outside the folder, and nowhere.
+        symlink("../elsewhere/outside.xml", cases.join("outside.xml")).unwrap();
+        symlink("missing.xml", cases.join("broken.xml")).unwrap();
+    });
+    // Before: the links were dropped without a word, and the batch exited 0.
+    h.expect_exit(1);
+    h.expect_rejections(2);
+    h.expect_rejected(Located {
+        file: "outside.xml",
+        says: &["outside the cases folder", "not followed"],
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file: "broken.xml",
+        says: &["leads nowhere"],
+        ..Located::default()
+    });
+    h.expect_issued(&["MR-2026-0290", "MR-2026-0291"]);
+    h.expect_nothing_written_for(&["MR-2026-0292"]);
+    let skipped: Vec<(String, String)> = h.report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["file"].as_str().unwrap().into(),
+                s["why"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expect_skipped = |file: &str, why: &str| {
+        let found = skipped.iter().find(|(f, _)| f == &format!("cases/{file}"));
+        let (_, said) = found.unwrap_or_else(|| panic!("{file} is not named: {skipped:?}"));
+        assert!(said.contains(why), "{file}: {said}");
+        h.run.expect_stderr(&format!("cases/{file}: {said}"));
+    };
+    expect_skipped(
+        "today.xml",
+        "cases/archive/2026-11-20.xml, which is read under that name",
+    );
+    expect_skipped("archive-link", "whose files are read under their own names");
+    expect_skipped("notes.txt", "not a case file");
+    expect_skipped(".kept", "hidden");
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    assert_eq!(h.report["summary"]["skipped"], 4);
+    h.run.expect_stderr("skipped                  4");
+}
+
+/// `count` cases with an id, a service and an application number, and nothing else (as
+/// `make_corpus.py --flood` writes them).
+fn flood(count: usize) -> String {
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<cases>\n");
+    for i in 0..count {
+        xml.push_str(&format!(
+            "<case id=\"FL-{i:06}\" service=\"media-registration\"/>\n"
+        ));
+    }
+    xml.push_str("</cases>\n");
+    xml
+}
+
+#[test]
+fn a_file_of_thousands_of_incomplete_cases_gives_a_report_that_names_each_briefly() {
+    const COUNT: usize = 3000;
+    let h = Hostile::bytes("flood.xml", flood(COUNT).as_bytes());
+    h.expect_exit(1);
+    h.expect_rejections(COUNT);
+    h.expect_issued(&[]);
+    let text = std::fs::read_to_string(h.project.out().join("run-report.json")).unwrap();
+    // Before: every problem of every case, about 5.8 KB a case (583 MB for 100,000).
+    assert!(
+        text.len() < COUNT * 600,
+        "the report is {} bytes for {COUNT} cases",
+        text.len()
+    );
+    // Every case is still named, with its line, on a line of its own.
+    let rejected = h.rejections();
+    for (i, rejection) in rejected.iter().enumerate() {
+        let id = format!("FL-{i:06}");
+        assert_eq!(rejection["case_id"], id.as_str());
+        assert_eq!(rejection["origin"]["pos"]["line"], i as u64 + 3);
+        assert!(text.contains(&format!("\"case_id\":\"{id}\"")), "{id}");
+        let left_out = rejection["problems_left_out"].as_u64().unwrap_or(0);
+        let given = rejection["problems"].as_array().unwrap().len() as u64;
+        if i < 100 {
+            assert!(given > 10 && left_out == 0, "case {i}: {rejection}");
+        } else {
+            assert!(given == 1 && left_out > 10, "case {i}: {rejection}");
+        }
+    }
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("\"case_id\":\"FL-"))
+            .count(),
+        COUNT
+    );
+    let brief = &h.report["rejected_in_brief"];
+    assert_eq!(brief.as_array().unwrap().len(), 1, "{brief}");
+    assert_eq!(brief[0]["file"], "cases/flood.xml");
+    assert_eq!(brief[0]["rejected"], COUNT);
+    assert_eq!(brief[0]["in_full"], 100);
+    assert_eq!(brief[0]["fields"]["title"], COUNT, "{brief}");
+    // The summary shows the first few, and says where the rest are.
+    h.run.expect_stderr(&format!(
+        "… and {} more rejected in cases/flood.xml: see the run report",
+        COUNT - 10
+    ));
+    assert!(
+        h.run.stderr.len() < 200 * 1024,
+        "{} bytes",
+        h.run.stderr.len()
+    );
+}
