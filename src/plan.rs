@@ -38,6 +38,9 @@ pub struct Candidate {
     /// The last day of the statutory term.
     pub due: Date,
     pub case_hash: String,
+    /// The hash of the case data as given, when putting its texts in normal form C changed
+    /// them: a case registered before qujat did so is still the same case.
+    pub case_hash_as_given: Option<String>,
     /// The applicant's BIN or IIN.
     pub applicant: Option<String>,
     /// The documents its service issues on its outcome, in the catalogue's order.
@@ -108,6 +111,7 @@ impl Candidate {
             application_date: case.application_date,
             due: case.due,
             case_hash: hash_json(&case.canonical),
+            case_hash_as_given: case.as_given.as_ref().map(hash_json),
             applicant: applicant["bin"]
                 .as_str()
                 .or_else(|| applicant["iin"].as_str())
@@ -402,7 +406,9 @@ pub fn plan(
             };
             let writer = &writers[&spec.registry];
             if let Some(registered) = writer.registered(&key) {
-                if registered.case_hash == case.case_hash {
+                let same = registered.case_hash == case.case_hash
+                    || case.case_hash_as_given.as_ref() == Some(&registered.case_hash);
+                if same {
                     let lost_supersession = prepared.supersedes.as_deref().and_then(|number| {
                         let holder = registered.holder.as_deref();
                         superseded(writer, &case.service, &spec.kind, holder, number)

@@ -370,11 +370,17 @@ mod tests {
     fn take(files: &[(&str, String)]) -> (Taken, Vec<(Origin, Vec<Problem>)>) {
         let catalogue =
             Catalogue::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue")).unwrap();
-        let covers = |_: char| true;
+        let glyphs = |c: char| {
+            if c.is_whitespace() {
+                crate::validate::Glyph::Blank
+            } else {
+                crate::validate::Glyph::Drawn
+            }
+        };
         let validator = Validator {
             catalogue: &catalogue,
             today: "2026-11-25".parse().unwrap(),
-            covers: &covers,
+            glyphs: &glyphs,
         };
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::new(dir.path()).unwrap();

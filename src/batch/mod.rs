@@ -174,11 +174,12 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     let spool = Spool::new(&config.out)?;
 
     // Parse and validate, case by case as the files are read.
-    let covers = |c: char| setup.engine.covers(c);
+    let glyphs = crate::validate::Glyphs::new(&setup.engine.fonts.fonts);
+    let glyph_of = |c: char| glyphs.of(c);
     let validator = Validator {
         catalogue,
         today: config.today,
-        covers: &covers,
+        glyphs: &glyph_of,
     };
     let mut intake = intake::Intake::new(catalogue, &validator, &spool, &config.out);
     let read = case::read_dir(&config.cases, &mut intake);

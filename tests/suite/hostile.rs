@@ -851,6 +851,64 @@ fn a_file_named_in_windows_1251_is_read_and_named_by_its_bytes() {
 }
 
 #[test]
+fn text_a_person_cannot_see_or_the_fonts_cannot_print_is_refused_at_validation() {
+    let h = Hostile::corpus(&["invisible_text.xml"]);
+    h.expect_exit(1);
+    h.expect_rejections(5);
+    let file = "invisible_text.xml";
+    for (pos, case_id, field, says) in [
+        // A line separator broke a title over two lines.
+        (18, "MR-2026-0260", "title", "U+2028"),
+        // The Ogham space mark passed as white space, and failed at rendering.
+        (44, "MR-2026-0261", "title", "cannot print"),
+        (
+            60,
+            "MR-2026-0262",
+            "applicant.name.kk",
+            "invisible character U+034F",
+        ),
+        // The braille blank is a symbol the fonts print as nothing.
+        (
+            104,
+            "MR-2026-0263",
+            "chief_editor",
+            "U+2800, which the document fonts print as nothing",
+        ),
+        // Spaces and a combining accent: no visible character, so no title.
+        (108, "MR-2026-0264", "title", "missing or empty"),
+    ] {
+        h.expect_rejected(Located {
+            file,
+            pos: line(pos),
+            case_id: Some(case_id),
+            field: Some(field),
+            says: &[says],
+            says_not: &["rendered"],
+        });
+    }
+    // Written decomposed (и + U+0306), registered composed: the same text, one encoding.
+    h.expect_issued(&["MR-2026-0265"]);
+    let record = h
+        .project
+        .records("media")
+        .into_iter()
+        .find(|r| r["case_id"] == "MR-2026-0265")
+        .unwrap();
+    assert_eq!(record["data"]["case"]["title"], "Жайық толқыны");
+    assert_eq!(
+        record["data"]["case"]["chief_editor"],
+        "Жақыпова Айгүл Нұрланқызы"
+    );
+    h.expect_nothing_written_for(&[
+        "MR-2026-0260",
+        "MR-2026-0261",
+        "MR-2026-0262",
+        "MR-2026-0263",
+        "MR-2026-0264",
+    ]);
+}
+
+#[test]
 fn symbolic_links_are_followed_inside_the_cases_folder_and_every_skip_is_named() {
     use std::os::unix::fs::symlink;
     let h = Hostile::run_with(|project| {

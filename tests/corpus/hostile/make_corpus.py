@@ -186,6 +186,24 @@ write("case_id_nul.csv", cfile([
     crow("MR-2026-0114", "MR-2026-0235", "104835"),
 ]))
 
+# --- XML: text a person cannot see, or the fonts cannot print (issue 20). Each case but the
+# last has one such field; the last is valid, its title and editor written decomposed (й as
+# и + U+0306), and is issued with them composed.
+def retitle(case, title):
+    return case.replace("<title>Ертіс өңірі</title>", f"<title>{title}</title>")
+write("invisible_text.xml", xfile(
+    retitle(xcase(case_0101, "MR-2026-0101", "MR-2026-0260", "104860"), "Ертіс\u2028өңірі"),
+    retitle(xcase(case_0101, "MR-2026-0101", "MR-2026-0261", "104861"), "Ертіс\u1680өңірі"),
+    xcase(case_0101, "MR-2026-0101", "MR-2026-0262", "104862").replace(
+        "«Ертіс Медиа» жауапкершілігі", "«Ертіс\u034fМедиа» жауапкершілігі"),
+    xcase(case_0101, "MR-2026-0101", "MR-2026-0263", "104863").replace(
+        "<chief_editor>Жақыпова", "<chief_editor>\u2800Жақыпова"),
+    retitle(xcase(case_0101, "MR-2026-0101", "MR-2026-0264", "104864"), "   \u0301 "),
+    retitle(xcase(case_0101, "MR-2026-0101", "MR-2026-0265", "104865"), "Жаи\u0306ық толқыны").replace(
+        "<chief_editor>Жақыпова Айгүл", "<chief_editor>Жақыпова Аи\u0306гүл"),
+    comment="Pasted from a word processor, a PDF and a chat: separators, spaces and marks that "
+            "do not show."))
+
 # --- empty files
 write("empty.csv", b"")
 write("empty.xml", b"\r\n\r\n")
