@@ -7,9 +7,11 @@
 //! reading and validating, wait in an unnamed file ([`List`]), not in memory: a file of 100,000
 //! incomplete cases has millions of problems.
 //!
-//! Two rules need every case read before they are decided, and are applied at the end: a
-//! (service, case id) given more than once is ambiguous, so all its copies are refused; and a
-//! file rejected as a whole (XML that breaks off) takes the cases already read from it along.
+//! Three rules need every case read before they are decided, and are applied at the end: a
+//! (service, case id) given more than once is ambiguous, so all its copies are refused; so are
+//! cases of one service whose ids differ only in lookalike characters (Latin M and Cyrillic М,
+//! the digit 0 and the letter O: the same Unicode TR39 skeleton); and a file rejected as a
+//! whole (XML that breaks off) takes the cases already read from it along.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -55,8 +57,8 @@ pub struct Rejections {
     /// The cases of files rejected as a whole, by their places in reading order: their own
     /// rejections are not handed on (the file's is).
     dropped: Vec<Range<usize>>,
-    /// Cases given more than once: what is said of each instead of anything else, by its place
-    /// in reading order.
+    /// Cases given more than once, or with ids that look alike: what is said of each instead of
+    /// anything else, by its place in reading order.
     ambiguous: HashMap<usize, Problem>,
     /// The valid cases among them, in reading order.
     refused: Vec<(usize, Origin)>,
@@ -131,7 +133,8 @@ pub struct Intake<'a> {
     file_candidates: Vec<Candidate>,
     rejected: List<Waiting>,
     dropped: Vec<Range<usize>>,
-    /// Where each (service, case id) was given.
+    /// Where each (service, skeleton of the case id) was given: the same id twice, or two ids
+    /// that look the same, share one.
     given: HashMap<(String, String), Given>,
     /// The keys the file being read added to `given`, and where its cases start.
     file_keys: Vec<(String, String)>,
@@ -213,7 +216,7 @@ impl<'a> Intake<'a> {
         }
     }
 
-    /// Every case read, once the reader is done: duplicated case ids refused.
+    /// Every case read, once the reader is done: duplicated and lookalike case ids refused.
     pub fn finish(mut self) -> Result<Taken> {
         self.take_chunk();
         if let Some(err) = self.failed {
@@ -243,28 +246,61 @@ impl<'a> Intake<'a> {
     }
 }
 
-/// What is said of a case (`id`, at `origin`) given again at `others`.
+/// What is said of a case (`id`, at `origin`) given again, or with a lookalike id, at `others`.
 fn ambiguity<'g>(
     origin: &Origin,
     id: &str,
     others: impl Iterator<Item = &'g (usize, Origin, Box<str>)>,
 ) -> Problem {
-    let others: Vec<_> = others.collect();
-    let mut shown: Vec<String> = others
-        .iter()
-        .take(NAMED)
-        .map(|(_, origin, _)| origin.to_string())
-        .collect();
-    if others.len() > NAMED {
-        shown.push(format!("and {} more places", others.len() - NAMED));
-    }
-    let message = format!(
-        "the same service and case id is also given at {}",
+    let (same, alike): (Vec<_>, Vec<_>) = others.partition(|(_, _, other)| &**other == id);
+    let named = |places: &[&(usize, Origin, Box<str>)], with_id: bool| -> String {
+        let mut shown: Vec<String> = places
+            .iter()
+            .take(NAMED)
+            .map(|(_, origin, other)| match with_id {
+                true => format!("{other:?} at {origin}"),
+                false => origin.to_string(),
+            })
+            .collect();
+        if places.len() > NAMED {
+            shown.push(format!("and {} more places", places.len() - NAMED));
+        }
         shown.join("; ")
-    );
-    Problem::new(origin.clone(), message)
+    };
+    let mut says = Vec::new();
+    if !same.is_empty() {
+        says.push(format!(
+            "the same service and case id is also given at {}",
+            named(&same, false)
+        ));
+    }
+    if !alike.is_empty() {
+        let detail = lookalikes(id, &alike[0].2);
+        says.push(format!(
+            "the case id looks the same as case id {}, of the same service{detail}: qujat cannot \
+             know which case is meant",
+            named(&alike, true)
+        ));
+    }
+    Problem::new(origin.clone(), says.join("; "))
         .case(Some(id))
         .field("id")
+}
+
+/// Where two ids of the same skeleton differ, when they differ character for character:
+/// ` (М U+041C here, M U+004D there)`.
+fn lookalikes(here: &str, there: &str) -> String {
+    if here.chars().count() != there.chars().count() {
+        return String::new();
+    }
+    let pairs: Vec<String> = here
+        .chars()
+        .zip(there.chars())
+        .filter(|(a, b)| a != b)
+        .take(3)
+        .map(|(a, b)| format!("{a} U+{:04X} here, {b} U+{:04X} there", a as u32, b as u32))
+        .collect();
+    format!(" ({})", pairs.join("; "))
 }
 
 impl Sink for Intake<'_> {
@@ -272,7 +308,8 @@ impl Sink for Intake<'_> {
         let read = self.read;
         self.read += 1;
         if let (Some(service), Some(id)) = (raw.tree.text_at("service"), raw.id()) {
-            let key = (service.to_string(), id.to_string());
+            let skeleton: String = unicode_security::skeleton(id).collect();
+            let key = (service.to_string(), skeleton);
             self.given
                 .entry(key.clone())
                 .or_default()
@@ -458,6 +495,35 @@ mod tests {
             assert_eq!(problem.field.as_deref(), Some("id"));
             assert!(problem.message.contains(other), "{}", problem.message);
         }
+    }
+
+    #[test]
+    fn ids_that_differ_only_in_lookalike_letters_refuse_both() {
+        // Latin M and P, then Cyrillic М and Р: each id is of one script, and they look the same.
+        let (taken, rejected) = take(&[(
+            "a.xml",
+            cases(&[
+                case("MP-7", 20),
+                case("\u{41C}\u{420}-7", 20),
+                case("MR-8", 20),
+            ]),
+        )]);
+        let ids: Vec<&str> = taken.candidates.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["MR-8"]);
+        assert_eq!(rejected.len(), 2, "{rejected:?}");
+        for (_, problems) in &rejected {
+            assert_eq!(problems.len(), 1);
+            let problem = &problems[0];
+            assert_eq!(problem.field.as_deref(), Some("id"));
+            assert!(
+                problem.message.contains("looks the same as case id"),
+                "{}",
+                problem.message
+            );
+            assert!(problem.message.contains("U+041C"), "{}", problem.message);
+        }
+        assert_eq!(rejected[0].1[0].case_id.as_deref(), Some("MP-7"));
+        assert!(rejected[0].1[0].message.contains("\"МР-7\""));
     }
 
     #[test]

@@ -142,6 +142,8 @@ impl Validator<'_> {
         }
         if let Some(id) = raw.id()
             && let Some(why) = unsafe_case_id(id)
+                .map(str::to_string)
+                .or_else(|| mixed_script(id))
         {
             let node = raw.tree.at_path("id").first().copied();
             check.problem_at(node, "id", format!("{id:?} {why}"));
@@ -393,6 +395,36 @@ fn unsafe_case_id(id: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Whether a case id mixes scripts (a Cyrillic М among Latin letters, say): one that looks like
+/// another case's id and is not. Digits and punctuation belong to every script.
+fn mixed_script(id: &str) -> Option<String> {
+    use unicode_script::{Script, UnicodeScript};
+    use unicode_security::MixedScript;
+    if id.is_single_script() {
+        return None;
+    }
+    let mut scripts: Vec<(Script, String)> = Vec::new();
+    for c in id.chars() {
+        let script = c.script();
+        if matches!(script, Script::Common | Script::Inherited | Script::Unknown) {
+            continue;
+        }
+        match scripts.iter_mut().find(|(s, _)| *s == script) {
+            Some((_, letters)) => letters.push(c),
+            None => scripts.push((script, c.to_string())),
+        }
+    }
+    let named: Vec<String> = scripts
+        .iter()
+        .map(|(script, letters)| format!("{} {letters}", script.full_name()))
+        .collect();
+    Some(format!(
+        "mixes the letters of several scripts ({}): a lookalike letter typed in another \
+         alphabet? A case id is written in one",
+        named.join(", ")
+    ))
 }
 
 /// Whether a node holds nothing a reader would see ([`text::is_blank`]).

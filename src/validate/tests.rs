@@ -349,6 +349,24 @@ fn texts_are_composed_and_the_case_as_given_is_kept_for_its_hash() {
 }
 
 #[test]
+fn a_case_id_is_written_in_one_script() {
+    let mixed = BASE.replace("id=\"T-1\"", "id=\"\u{41C}R-2026-0107\"");
+    assert!(has(
+        &problems(&mixed),
+        "id",
+        "mixes the letters of several scripts (Cyrillic М, Latin R)"
+    ));
+    for id in [
+        "МР-2026-0107",
+        "MR-2026-0107",
+        "ДЕЛО-15/Б".replace('/', "-").as_str(),
+    ] {
+        let one = BASE.replace("id=\"T-1\"", &format!("id=\"{id}\""));
+        assert!(check(&one).is_ok(), "{id}: {:?}", problems(&one));
+    }
+}
+
+#[test]
 fn markup_is_just_text() {
     let markup = r##"#panic("x") ] [ \ $ * @ <a> _ ` #set text(red)"##;
     let xml = BASE.replace(
