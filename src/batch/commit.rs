@@ -100,7 +100,7 @@ impl<'a> Committer<'a> {
                     Problem::new(planned.origin.clone(), format!("cannot be rendered: {err}"))
                         .case(Some(&planned.case_id))
                         .field(format!("document {}", planned.document));
-                self.report.reject(planned.origin.clone(), vec![problem]);
+                self.report.reject(planned.origin.clone(), vec![problem])?;
                 return Ok(());
             }
         };
@@ -179,14 +179,14 @@ impl<'a> Committer<'a> {
                         "case {case}: № {number}, which {} № {} replaces, is not in registry {} \
                      (issued before qujat kept it?); nothing was marked superseded",
                         key.document, planned.number, planned.registry
-                    ));
+                    ))?;
                     return Ok(());
                 }
                 Err(why) => {
                     self.report.warn(format!(
                         "case {case}: {why}; it was not marked superseded by № {}",
                         planned.number
-                    ));
+                    ))?;
                     return Ok(());
                 }
             };

@@ -177,23 +177,27 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     let spool = Spool::new(&config.out)?;
 
     // Parse and validate, case by case as the files are read.
-    let covers = |c: char| setup.engine.covers(c);
+    let glyphs = crate::validate::Glyphs::new(&setup.engine.fonts.fonts);
+    let glyph_of = |c: char| glyphs.of(c);
     let validator = Validator {
         catalogue,
         today: config.today,
-        covers: &covers,
+        glyphs: &glyph_of,
     };
-    let mut intake = intake::Intake::new(catalogue, &validator, &spool);
+    let mut intake = intake::Intake::new(catalogue, &validator, &spool, &config.out);
     let read = case::read_dir(&config.cases, &mut intake);
     let taken = intake.finish()?;
     report.summary.files = read.files;
-    report.reject_reading(read.problems);
-    report.summary.cases = taken.cases;
-    for rejected in taken.rejected {
-        report.reject(rejected.origin, rejected.problems);
+    report.skipped(read.skipped);
+    for warning in read.warnings {
+        report.warn(warning)?;
     }
+    report.summary.cases = taken.cases;
+    taken
+        .rejected
+        .for_each(|origin, problems| report.reject(origin, problems))?;
     let valid = taken.candidates;
-    report.record_overdue(&valid);
+    report.record_overdue(&valid)?;
     // The raw and validated cases are gone; what they took goes back before rendering.
     crate::memory::give_back();
 
@@ -221,7 +225,7 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
                 report.warn(format!(
                     "registry {code}: the last write was cut off (a crash?); removed {bytes} \
                      bytes of an incomplete record, keeping {whole} bytes of whole records"
-                ));
+                ))?;
                 report.kept_aside(report::KeptAside {
                     registry: code.to_string(),
                     bytes: *bytes,
@@ -231,26 +235,38 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
             Some((Recovered::Completed, _)) => report.warn(format!(
                 "registry {code}: its last record was written whole but for its end of line (a \
                  crash?); the end of line was added"
-            )),
+            ))?,
             None => {}
         }
         for note in writer.notes.drain(..) {
-            report.warn(note);
+            report.warn(note)?;
         }
         writers.insert(code.to_string(), writer);
     }
     // What planning looks up, fetched from each registry in one go.
     let mut wanted: BTreeMap<&str, crate::registry::Wanted> = BTreeMap::new();
     for case in &valid {
-        for (spec, prepared) in catalogue.services[&case.service]
-            .documents_on(&case.outcome)
-            .zip(&case.documents)
-        {
+        let service = &catalogue.services[&case.service];
+        for (spec, prepared) in service.documents_on(&case.outcome).zip(&case.documents) {
             prepared.wanted(
                 case,
                 spec,
                 wanted.entry(spec.registry.as_str()).or_default(),
             );
+        }
+        // A lookalike id is refused when its all-ASCII twin is registered (plan's rules).
+        if let Some(twin) = crate::plan::ascii_twin(&case.id) {
+            for spec in service.documents.values() {
+                if writers.contains_key(&spec.registry) {
+                    wanted.entry(spec.registry.as_str()).or_default().keys.push(
+                        crate::registry::Key {
+                            service: case.service.clone(),
+                            case_id: twin.clone(),
+                            document: spec.kind.clone(),
+                        },
+                    );
+                }
+            }
         }
     }
     for (code, wanted) in &wanted {
@@ -263,9 +279,9 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     // Plan.
     let plan = plan::plan(catalogue, valid, &writers);
     for (origin, problems) in plan.refused {
-        report.reject(origin, problems);
+        report.reject(origin, problems)?;
     }
-    report.record_already(&plan.already);
+    report.record_already(&plan.already)?;
     for already in &plan.already {
         let Some((target, number)) = &already.lost_supersession else {
             continue;
@@ -285,7 +301,7 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
             "registry {}: № {} replaces № {number}, but the event marking № {number} superseded \
              was missing (lost with an interrupted run); it is appended now",
             already.registry, already.number
-        ));
+        ))?;
     }
 
     // Keep every template version before any record names it.

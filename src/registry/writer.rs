@@ -93,10 +93,7 @@ impl Writer {
                  was made again from the journal"
             ));
             log.reset_index()?;
-            indexed = Indexed {
-                checkpoints: indexed.checkpoints,
-                ..Indexed::default()
-            };
+            indexed = Indexed::default();
         }
         if indexed.size > 0
             && let Some(why) = disagreement(log.as_ref(), &indexed, head.as_ref(), &checkpoints)?
@@ -105,10 +102,7 @@ impl Writer {
                 "registry {code}: its index was made again from the journal ({why})"
             ));
             log.reset_index()?;
-            indexed = Indexed {
-                checkpoints: indexed.checkpoints,
-                ..Indexed::default()
-            };
+            indexed = Indexed::default();
         }
         let mut writer = Writer::resume(code, log, &indexed, notes)?;
         writer.verify_tail(&damaged, head.as_ref(), &checkpoints)?;
