@@ -22,6 +22,7 @@ pub mod qr;
 pub mod regenerate;
 pub mod registry;
 pub mod render;
+pub mod sign;
 pub mod spool;
 pub mod synth;
 pub mod validate;
