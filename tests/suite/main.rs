@@ -9,5 +9,6 @@ mod proofs;
 mod registry;
 mod rendering;
 mod services;
+mod signing;
 mod stress;
 mod util;
