@@ -11,7 +11,7 @@ use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
-use const_oid::db::{rfc5911, rfc5912};
+use const_oid::db::rfc5911;
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence};
 use spki::AlgorithmIdentifierOwned;
@@ -245,18 +245,4 @@ pub fn attribute_value(
         bail!("the signed attribute {oid} appears more than once");
     }
     Ok(attr.values.iter().next().cloned())
-}
-
-/// Whether `oid` names an RSA PKCS#1 v1.5 or ECDSA signature this verifier knows.
-pub fn is_known_signature_oid(oid: &der::oid::ObjectIdentifier) -> bool {
-    [
-        rfc5912::RSA_ENCRYPTION,
-        rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
-        rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
-        rfc5912::SHA_512_WITH_RSA_ENCRYPTION,
-        rfc5912::ECDSA_WITH_SHA_256,
-        rfc5912::ECDSA_WITH_SHA_384,
-        rfc5912::ECDSA_WITH_SHA_512,
-    ]
-    .contains(oid)
 }

@@ -156,3 +156,48 @@ pub fn open(path: &Path, source: &PasswordSource, alias: Option<&str>) -> Result
     read_pkcs12(&bytes, &password, alias)
         .with_context(|| format!("keystore {} (password from the {source})", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_file_loses_its_final_line_ending_only() {
+        let dir = tempfile::tempdir().unwrap();
+        for (written, read) in [
+            ("secret\n", "secret"),
+            ("secret\r\n", "secret"),
+            ("secret", "secret"),
+            (" two words \n\n", " two words \n"),
+        ] {
+            let path = dir.path().join("p");
+            std::fs::write(&path, written).unwrap();
+            let password = PasswordSource::File(path).read().unwrap();
+            assert_eq!(password.as_str(), read);
+        }
+    }
+
+    #[test]
+    fn a_password_from_the_environment_and_never_in_debug_output() {
+        // PATH is set wherever tests run; setting a variable would race other threads.
+        let password = PasswordSource::Env("PATH".into()).read().unwrap();
+        assert_eq!(password.as_str(), std::env::var("PATH").unwrap());
+        assert_eq!(format!("{password:?}"), "Password(…)");
+        let err = PasswordSource::Env("QUJAT_SURELY_UNSET".into())
+            .read()
+            .unwrap_err();
+        assert!(err.to_string().contains("QUJAT_SURELY_UNSET is not set"));
+        let err = PasswordSource::File("/nonexistent/pw".into())
+            .read()
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("/nonexistent/pw"));
+    }
+
+    #[test]
+    fn garbage_is_not_a_keystore() {
+        let Err(err) = read_pkcs12(b"not a keystore", &Password::new("x"), None) else {
+            panic!("garbage opened as a keystore");
+        };
+        assert!(err.to_string().contains("not a PKCS#12 keystore"), "{err}");
+    }
+}

@@ -262,3 +262,133 @@ fn add_to_array(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::verify::{CheckKind, Outcome, VerifyOptions, verify_pdf};
+    use crate::sign::{PasswordSource, SoftwareSigner, TrustStore};
+
+    fn test_pki() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("signing/test")
+    }
+
+    fn signer() -> SoftwareSigner {
+        let pki = test_pki();
+        SoftwareSigner::open(
+            &pki.join("officials/akhmetova-asel.p12"),
+            &PasswordSource::File(pki.join("PASSWORD")),
+            None,
+        )
+        .unwrap()
+    }
+
+    /// A one-page PDF whose form, field list and page annotations are indirect objects and
+    /// which already has a (text) field named `Signature1`.
+    fn pdf_with_a_form() -> Vec<u8> {
+        let objects = [
+            "<</Type/Catalog/Pages 2 0 R/AcroForm 4 0 R>>",
+            "<</Type/Pages/Count 1/Kids[3 0 R]>>",
+            "<</Type/Page/Parent 2 0 R/MediaBox[0 0 100 100]/Annots 6 0 R>>",
+            "<</Fields 5 0 R/DA(/Helv 0 Tf 0 g)>>",
+            "[7 0 R]",
+            "[7 0 R]",
+            "<</Type/Annot/Subtype/Widget/FT/Tx/T(Signature1)/Rect[0 0 10 10]/P 3 0 R/F 4>>",
+        ];
+        let mut pdf = b"%PDF-1.7\n".to_vec();
+        let mut offsets = vec![];
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(pdf.len());
+            pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = pdf.len();
+        pdf.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+        );
+        for o in offsets {
+            pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        pdf.extend_from_slice(
+            format!("trailer\n<</Size 8/Root 1 0 R/ID[<01><02>]>>\nstartxref\n{xref}\n%%EOF\n")
+                .as_bytes(),
+        );
+        pdf
+    }
+
+    fn verify(pdf: &[u8]) -> crate::sign::Report {
+        let trust = TrustStore::load(&[test_pki().join("ca/root.pem")]).unwrap();
+        verify_pdf(
+            pdf,
+            &VerifyOptions {
+                trust: &trust,
+                crl: None,
+                at: time(),
+            },
+        )
+    }
+
+    fn time() -> SigningTime {
+        SigningTime::issue_date("2026-11-24".parse().unwrap(), 300).unwrap()
+    }
+
+    #[test]
+    fn an_existing_form_and_indirect_arrays_get_the_field_added() {
+        let pdf = pdf_with_a_form();
+        let signed = sign_pdf(&pdf, &signer(), &SignOptions::at(time())).unwrap();
+        let doc = Document::parse(&signed.bytes).unwrap();
+        // The indirect arrays were rewritten, keeping what they held.
+        let fields = doc
+            .object(Ref {
+                num: 5,
+                generation: 0,
+            })
+            .unwrap();
+        assert_eq!(fields.as_array().unwrap().len(), 2);
+        let annots = doc
+            .object(Ref {
+                num: 6,
+                generation: 0,
+            })
+            .unwrap();
+        assert_eq!(annots.as_array().unwrap().len(), 2);
+        let form = doc
+            .object(Ref {
+                num: 4,
+                generation: 0,
+            })
+            .unwrap();
+        assert_eq!(
+            form.as_dict().unwrap().get("SigFlags"),
+            Some(&Object::Int(3))
+        );
+        assert!(form.as_dict().unwrap().get("DA").is_some());
+        let report = verify(&signed.bytes);
+        assert!(report.is_valid(), "{}", report.summary());
+        assert_eq!(report.signatures[0].field, "Signature2");
+    }
+
+    #[test]
+    fn a_second_signature_leaves_the_first_one_covering_less_than_the_file() {
+        let pdf = pdf_with_a_form();
+        let once = sign_pdf(&pdf, &signer(), &SignOptions::at(time())).unwrap();
+        let twice = sign_pdf(&once.bytes, &signer(), &SignOptions::at(time())).unwrap();
+        let report = verify(&twice.bytes);
+        assert_eq!(report.signatures.len(), 2);
+        let first = &report.signatures[0];
+        let coverage = first
+            .checks
+            .iter()
+            .find(|c| c.kind == CheckKind::Coverage)
+            .unwrap();
+        assert_eq!(coverage.outcome, Outcome::Failed);
+        assert!(coverage.detail.contains("follow the signed part"));
+        assert!(report.signatures[1].is_valid(), "{}", report.summary());
+        assert_eq!(report.signatures[1].field, "Signature3");
+    }
+
+    #[test]
+    fn text_is_not_a_pdf_to_sign() {
+        let err = sign_pdf(b"hello", &signer(), &SignOptions::at(time())).unwrap_err();
+        assert!(format!("{err:#}").contains("not a PDF"), "{err:#}");
+    }
+}

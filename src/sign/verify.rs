@@ -12,7 +12,7 @@ use x509_cert::Certificate;
 use super::algorithms;
 use super::chain::{self, Crl, Revocation, TrustStore};
 use super::cms::{Parsed, SigningCertificateV2};
-use super::pdf::{Dict, Document, Object, Ref};
+use super::pdf::{Dict, Document, Object};
 use super::signer::DigestAlgorithm;
 use super::time::SigningTime;
 
@@ -744,12 +744,4 @@ fn signing_certificate_check(
              that signed: the certificate was substituted",
         );
     }
-}
-
-/// The signature field's value reference, if any, for tests and tools.
-pub fn first_signature_ref(doc: &Document<'_>) -> Option<Ref> {
-    signature_fields(doc)
-        .ok()?
-        .into_iter()
-        .find_map(|(_, v)| v.as_ref())
 }

@@ -582,6 +582,15 @@ fn an_expired_certificate_cannot_sign_and_does_not_verify() {
         "{why}"
     );
     assert!(!report.signatures[0].is_altered());
+    // pdfsig judges a certificate at the current time, hence the test officials' long validity.
+    if tools_for_pdfsig("an_expired_certificate_cannot_sign_and_does_not_verify") {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("expired.pdf");
+        std::fs::write(&path, &signed.bytes).unwrap();
+        let out = pdfsig(&path);
+        assert!(out.contains("Signature is Valid"), "{out}");
+        assert!(out.contains("Certificate has Expired"), "{out}");
+    }
 }
 
 #[test]
