@@ -64,6 +64,10 @@ pub fn sign_pdf(pdf: &[u8], signer: &dyn Signer, options: &SignOptions) -> Resul
     super::chain::check_valid_at(cert, options.time)
         .context("the signer's certificate cannot sign at the signing time")?;
     let doc = Document::parse(pdf).context("cannot read the PDF to sign")?;
+    if doc.trailer.get("Encrypt").is_some() {
+        // The update's strings would have to be encrypted too; qujat's PDFs never are.
+        bail!("the PDF is encrypted, and signing encrypted PDFs is not supported");
+    }
     let catalog_ref = doc.root()?;
     let mut catalog = doc
         .object(catalog_ref)?

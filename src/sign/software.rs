@@ -113,9 +113,13 @@ fn order_chain(
     certificates: Vec<Certificate>,
     public: &SubjectPublicKeyInfoOwned,
 ) -> Result<Vec<Certificate>> {
-    let (mine, mut others): (Vec<_>, Vec<_>) = certificates
-        .into_iter()
-        .partition(|c| c.tbs_certificate().subject_public_key_info() == public);
+    // The key's bits and algorithm decide; how a writer encoded absent parameters does not.
+    let same_key = |c: &Certificate| {
+        let spki = c.tbs_certificate().subject_public_key_info();
+        spki.algorithm.oid == public.algorithm.oid
+            && spki.subject_public_key == public.subject_public_key
+    };
+    let (mine, mut others): (Vec<_>, Vec<_>) = certificates.into_iter().partition(same_key);
     let Some(mine) = mine.into_iter().next() else {
         bail!("no certificate of the keystore belongs to its private key");
     };

@@ -123,7 +123,7 @@ impl Update {
 /// information and the file identifier, both of whose parts stay as they were so the update
 /// changes no identity (and PDF/A's `/ID` rule holds).
 fn copy_trailer_keys(doc: &Document<'_>, trailer: &mut Dict) {
-    for key in ["Root", "Info", "ID", "Encrypt"] {
+    for key in ["Root", "Info", "ID"] {
         if let Some(value) = doc.trailer.get(key) {
             trailer.set(key, value.clone());
         }
