@@ -338,3 +338,60 @@ pub fn check_crl(crl: &Crl, path: &[Certificate], at: SigningTime) -> Revocation
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use der::Encode;
+
+    fn test_pki() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("signing/test")
+    }
+
+    #[test]
+    fn trust_stores_and_crls_read_as_pem_or_der() {
+        let pem = std::fs::read(test_pki().join("ca/root.pem")).unwrap();
+        let from_pem = TrustStore::from_bytes(&pem).unwrap();
+        let der = from_pem.anchors[0].to_der().unwrap();
+        let from_der = TrustStore::from_bytes(&der).unwrap();
+        assert_eq!(from_pem.anchors, from_der.anchors);
+        let both = [
+            pem.clone(),
+            std::fs::read(test_pki().join("ca/issuing.pem")).unwrap(),
+        ];
+        assert_eq!(
+            TrustStore::from_bytes(&both.concat())
+                .unwrap()
+                .anchors
+                .len(),
+            2
+        );
+
+        let crl = Crl::load(&test_pki().join("ca/issuing.crl.pem")).unwrap();
+        let again = Crl::from_bytes(&crl.list.to_der().unwrap()).unwrap();
+        assert_eq!(again.list, crl.list);
+        assert!(
+            Crl::from_bytes(&pem)
+                .unwrap_err()
+                .to_string()
+                .contains("not an X509 CRL")
+        );
+        assert!(TrustStore::from_bytes(b"junk").is_err());
+    }
+
+    #[test]
+    fn names_read_as_people_read_them() {
+        let pem = std::fs::read(test_pki().join("ca/root.pem")).unwrap();
+        let root = &TrustStore::from_bytes(&pem).unwrap().anchors[0];
+        assert_eq!(
+            display_name(root.tbs_certificate().subject()),
+            "QUJAT TEST ROOT CA - TEST ONLY"
+        );
+        let at = SigningTime::issue_date("2019-06-01".parse().unwrap(), 300).unwrap();
+        let err = check_valid_at(root, at).unwrap_err().to_string();
+        assert!(
+            err.contains("not yet valid") && err.contains("2020-01-01"),
+            "{err}"
+        );
+    }
+}
