@@ -23,6 +23,7 @@ pub mod problem;
 pub mod qr;
 pub mod registry;
 pub mod render;
+pub mod sign;
 pub mod spool;
 pub mod store;
 pub mod synth;

@@ -9,6 +9,7 @@ mod proofs;
 mod registry;
 mod rendering;
 mod services;
+mod signing;
 mod stress;
 mod tamper;
 mod util;
