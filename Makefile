@@ -18,7 +18,10 @@ build:
 	$(CARGO) build --all-targets
 
 ## Everything CI checks: formatting, then every test (unit, integration, 3,000-document stress).
+## The third-party checkers the tests run (poppler, zbar, LibreOffice, Chromium, pyHanko,
+## PostgreSQL) are installed first when missing (tests/deps.sh).
 test:
+	@tests/deps.sh
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --check; \
 	 else echo "rustfmt is not installed: skipping the format check"; fi
 	$(CARGO) test
@@ -29,7 +32,8 @@ bench:
 	$(CARGO) build --release --bins --examples
 	python3 -B bench/bench.py
 
-## A registry of RECORDS= records (default 1,000,000; about 6 GB): check, export, regenerate.
+## Registries of SIZES= records (default 10,000, 100,000 and 1,000,000; about 7 GB at the end):
+## batches, verify, regenerate, check and export at each (docs/performance.md).
 bench-registry:
 	$(CARGO) build --release --bins --examples
 	python3 -B bench/registry.py

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use qujat::registry::read::Reader;
+use qujat::registry::reader::Reader;
 use qujat::registry::templates::TemplateStore;
 use qujat::registry::{DocumentEntry, canonical};
 use qujat::render::{Engine, PdfMeta, Profile, Template};
@@ -109,12 +109,22 @@ fn main() -> Result<()> {
     // As `qujat` itself does (src/main.rs).
     qujat::memory::use_small_pages();
     let args = args()?;
-    let reader = Reader::open(&args.registry, &args.code)?;
+    let registries = qujat::store::open(&args.registry)?;
+    let reader = Reader::open(registries.as_ref(), &args.code)?;
     let mut jobs = Vec::new();
-    for found in reader.find(|_| true, |r| r.document().is_some())? {
-        jobs.push(job(found.document())?);
+    let mut records = Vec::new();
+    reader.log().scan(1, &mut |block| {
+        for (_, line) in block.lines() {
+            records.push(qujat::registry::parse_line(line)?.1);
+        }
+        Ok(())
+    })?;
+    for record in &records {
+        if let Some(doc) = record.document() {
+            jobs.push(job(doc)?);
+        }
     }
-    let store = TemplateStore::new(&args.registry);
+    let store = TemplateStore::new(registries.as_ref());
     if let Some(dir) = &args.export {
         return export(&jobs, &store, &args.templates, dir);
     }

@@ -2,40 +2,47 @@
 //! (`make bench`, docs/performance.md). Never run it on a real registry.
 //!
 //! ```sh
-//! cargo run --example fill_registry -- REGISTRY_DIR CODE COUNT
+//! cargo run --example fill_registry -- REGISTRY CODE RECORDS
 //! ```
 //!
-//! It takes the registry's writer lock, verifies it, and appends COUNT records copied from its
-//! last document record: each with its own case id, the next number of the sequence, its own
+//! REGISTRY is a folder of registries (or any place `qujat` takes); the registry CODE is grown
+//! to RECORDS records in all.
+//!
+//! It opens the registry as a writer does (locked, verified) and appends records through it, in
+//! groups, as a batch would, copied from its last document record: each with its own case id, the next number of the sequence, its own
 //! content hash and QR payload, and `"synthetic": true` in its data. The chain, the numbering
 //! and the head stay sound, so `registry check`, `export` and `regenerate` of the real records
 //! work as on any registry; the synthetic records have no PDFs (`check --files` names them).
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use qujat::registry::read::Reader;
-use qujat::registry::{Entry, Record, Writer, hash_json, sha256_hex};
+use qujat::registry::reader::Reader;
+use qujat::registry::{Entry, Record, Writer, hash_json, parse_line, sha256_hex};
 use serde_json::json;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [root, code, count] = &args[..] else {
-        bail!("usage: fill_registry REGISTRY_DIR CODE COUNT");
+    let [root, code, records] = &args[..] else {
+        bail!("usage: fill_registry REGISTRY CODE RECORDS");
     };
     let root = std::path::Path::new(root);
-    let count: u64 = count.parse().context("COUNT")?;
+    let records: u64 = records.parse().context("RECORDS")?;
     let started = Instant::now();
-    let base = Reader::open(root, code)?
-        .find(
-            |line| line.ends_with(b"\"type\":\"document\"}}"),
-            |r| r.document().is_some(),
-        )?
-        .pop()
-        .context("the registry has no document record to copy")?
-        .record;
-    let mut writer = Writer::open(root, code, Duration::ZERO)?;
+    let store = qujat::store::open(root)?;
+    let reader = Reader::open(store.as_ref(), code)?;
+    let mut last = None;
+    reader.log().scan(1, &mut |block| {
+        for (_, line) in block.lines() {
+            if line.ends_with(b"\"type\":\"document\"}}") {
+                last = Some(line.to_vec());
+            }
+        }
+        Ok(())
+    })?;
+    let base = parse_line(&last.context("the registry has no document record to copy")?)?.1;
+    let mut writer = Writer::open(store.as_ref(), code, Duration::ZERO)?;
+    let count = records.saturating_sub(writer.len());
     let Entry::Document(base) = base.entry else {
         unreachable!()
     };
@@ -44,17 +51,14 @@ fn main() -> Result<()> {
         .split_once('?')
         .map_or("https://qujat.gov.kz/verify", |(p, _)| p)
         .to_string();
-    let journal = writer_journal(root, code);
-    let mut file = std::fs::OpenOptions::new().append(true).open(&journal)?;
     let mut n = writer
         .sequence_tails()
         .get(&base.sequence)
         .copied()
         .unwrap_or(0);
     let first_n = n + 1;
-    let (mut seq, mut prev) = writer.next_link();
-    let mut buffer = Vec::with_capacity(8 << 20);
     for i in 0..count {
+        let (seq, prev) = writer.next_link();
         n += 1;
         let mut doc = base.clone();
         let case_id = format!("SYN-{seq:08}");
@@ -80,23 +84,14 @@ fn main() -> Result<()> {
         doc.once = None;
         let record = Record {
             seq,
-            prev: prev.clone(),
+            prev,
             entry: Entry::Document(doc),
         };
-        let (line, hash) = qujat::registry::to_line(&record);
-        buffer.extend_from_slice(line.as_bytes());
-        if buffer.len() > (8 << 20) {
-            file.write_all(&buffer)?;
-            buffer.clear();
+        writer.stage(&record)?;
+        if i % 4096 == 4095 {
+            writer.flush()?;
         }
-        prev = hash;
-        seq += 1;
     }
-    file.write_all(&buffer)?;
-    file.sync_all()?;
-    drop(writer);
-    // Re-open to verify what was written and record the head.
-    writer = Writer::open(root, code, Duration::ZERO)?;
     writer.write_head()?;
     eprintln!(
         "registry {code}: {} records ({count} synthetic added) in {:.1} s",
@@ -114,8 +109,4 @@ fn main() -> Result<()> {
         })
     );
     Ok(())
-}
-
-fn writer_journal(root: &std::path::Path, code: &str) -> std::path::PathBuf {
-    qujat::registry::registry_dir(root, code).join("journal.jsonl")
 }

@@ -13,6 +13,21 @@ pub struct ConfigFile {
     pub paths: PathsFile,
     pub documents: DocumentsFile,
     pub run: RunFile,
+    pub checkpoints: CheckpointsFile,
+}
+
+/// How registries sign their checkpoints (C2SP signed notes, Ed25519), and which key checks them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckpointsFile {
+    /// The registries' signing key (`PRIVATE+KEY+…`, from `qujat registry keygen`): a file only
+    /// the batch's user can read. Without it, checkpoints are written unsigned.
+    pub key: Option<PathBuf>,
+    /// The public (verifier) key that `registry check` and `verify` check signatures with.
+    pub verifier: Option<PathBuf>,
+    /// The origin line of checkpoints, before `/<registry>` [default: the host of verify_url,
+    /// then `/registry`].
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +128,47 @@ impl Config {
         } else {
             self.base.join(path)
         }
+    }
+
+    /// The key that signs checkpoints, read from its file, if one is configured.
+    pub fn checkpoint_signer(&self) -> Result<Option<crate::registry::note::NoteSigner>> {
+        let Some(path) = &self.file.checkpoints.key else {
+            return Ok(None);
+        };
+        let path = self.path(path);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the checkpoint key {}", path.display()))?;
+        crate::registry::note::NoteSigner::parse(&text)
+            .map(Some)
+            .with_context(|| format!("the checkpoint key {}", path.display()))
+    }
+
+    /// The key that checks checkpoint signatures, if one is configured.
+    pub fn checkpoint_verifier(&self) -> Result<Option<crate::registry::note::NoteVerifier>> {
+        let Some(path) = &self.file.checkpoints.verifier else {
+            return Ok(None);
+        };
+        let path = self.path(path);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("cannot read the checkpoint verifier key {}", path.display())
+        })?;
+        crate::registry::note::NoteVerifier::parse(&text)
+            .map(Some)
+            .with_context(|| format!("the checkpoint verifier key {}", path.display()))
+    }
+
+    /// The origin line of checkpoints, without the registry.
+    pub fn checkpoint_origin(&self) -> String {
+        self.file.checkpoints.origin.clone().unwrap_or_else(|| {
+            let url = &self.file.documents.verify_url;
+            let host = url
+                .split_once("://")
+                .map_or(url.as_str(), |(_, rest)| rest)
+                .split(['/', '?'])
+                .next()
+                .unwrap_or_default();
+            format!("{host}/registry")
+        })
     }
 
     /// The UTC offset in minutes.

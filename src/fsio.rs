@@ -185,3 +185,83 @@ mod tests {
         );
     }
 }
+
+/// Folders qujat never writes documents or registries into, nor under: the system's own.
+const SYSTEM: [&str; 13] = [
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/run", "/sbin", "/sys",
+    "/usr", "/var/run",
+];
+
+/// Folders qujat never writes into directly (a folder of its own under them is fine).
+const SHARED: [&str; 6] = ["/", "/home", "/tmp", "/var", "/var/lib", "/root"];
+
+/// The folder `dir` resolves to — links followed, as far as it exists — refused when that is a
+/// system folder: a misconfigured output or registry folder (or a link to one) must not have
+/// documents written into `/etc`. `what` names it in the message.
+pub fn writable_folder(what: &str, dir: &Path) -> Result<std::path::PathBuf> {
+    // Resolve the longest part that exists; what does not exist yet is created under it.
+    let mut existing = dir.to_path_buf();
+    let mut rest = Vec::new();
+    let resolved = loop {
+        match std::fs::canonicalize(&existing) {
+            Ok(resolved) => break resolved,
+            Err(_) => match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    existing = if parent.as_os_str().is_empty() {
+                        std::path::PathBuf::from(".")
+                    } else {
+                        parent.to_path_buf()
+                    };
+                }
+                _ => break std::env::current_dir()?.join(dir),
+            },
+        }
+    };
+    let resolved = rest
+        .into_iter()
+        .rev()
+        .fold(resolved, |p, name| p.join(name));
+    let system = SYSTEM
+        .iter()
+        .any(|s| resolved == Path::new(s) || resolved.starts_with(s))
+        || SHARED.iter().any(|s| resolved == Path::new(s));
+    if system {
+        anyhow::bail!(
+            "the {what} {} is {}, a system folder: qujat does not write there (check qujat.toml \
+             and the links on the way)",
+            dir.display(),
+            resolved.display()
+        );
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod folder_tests {
+    use super::*;
+
+    #[test]
+    fn system_folders_are_refused_however_they_are_reached() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("out");
+        std::os::unix::fs::symlink("/etc", &link).unwrap();
+        let err = writable_folder("output folder", &link).unwrap_err();
+        assert!(
+            err.to_string().contains("is /etc, a system folder"),
+            "{err}"
+        );
+        assert!(writable_folder("output folder", &link.join("new")).is_err());
+        for refused in ["/", "/usr/share/x", "/tmp", "/var"] {
+            assert!(
+                writable_folder("output folder", Path::new(refused)).is_err(),
+                "{refused}"
+            );
+        }
+        let fine = dir.path().join("a/b");
+        assert_eq!(
+            writable_folder("output folder", &fine).unwrap(),
+            std::fs::canonicalize(dir.path()).unwrap().join("a/b")
+        );
+    }
+}

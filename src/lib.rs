@@ -9,9 +9,11 @@ pub mod batch;
 pub mod case;
 pub mod catalogue;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod date;
-pub mod export;
+pub mod digest;
+pub mod exit;
 pub mod fsio;
 pub mod iin;
 pub mod memory;
@@ -19,13 +21,12 @@ pub mod numbering;
 pub mod plan;
 pub mod problem;
 pub mod qr;
-pub mod regenerate;
 pub mod registry;
 pub mod render;
 pub mod spool;
+pub mod store;
 pub mod synth;
 pub mod validate;
-pub mod verify;
 
 /// Every binary built on qujat (the command line, the benchmarks) allocates with mimalloc: the
 /// typesetting engine allocates and frees millions of small objects per second from several

@@ -2,7 +2,8 @@
 //! with a documented code (0 done, 1 some input rejected, 2 fatal).
 
 use clap::Parser;
-use qujat::cli::{self, Cli, exit};
+use qujat::cli::{self, Cli};
+use qujat::exit;
 
 fn main() {
     qujat::memory::use_small_pages();

@@ -18,11 +18,16 @@ use serde_json::{Value as Json, json};
 
 use crate::catalogue::{Catalogue, DocumentSpec, money_view};
 use crate::date::Date;
+use crate::numbering::{self, Counters};
 use crate::problem::{Origin, Problem};
-use crate::registry::{ItemNumber, Key, Registered, Status, Writer, hash_json};
+use crate::registry::{ItemNumber, Key, Writer, hash_json};
 use crate::render::PdfMeta;
 use crate::spool::{DataParts, Spool, Spooled};
 use crate::validate::{ValidCase, at_path, date_view};
+
+mod rules;
+
+pub use rules::{ascii_twin, superseded};
 
 /// A valid case as planning needs it.
 #[derive(Debug, Clone)]
@@ -39,6 +44,11 @@ pub struct Candidate {
     /// application date.
     pub due: Option<Date>,
     pub case_hash: String,
+    /// The hash of the case data as given, when putting its texts in normal form C changed
+    /// them: a case registered before qujat did so is still the same case.
+    pub case_hash_as_given: Option<String>,
+    /// The application's number.
+    pub application: String,
     /// The applicant's BIN or IIN.
     pub applicant: Option<String>,
     /// The documents its service issues on its outcome, in the catalogue's order.
@@ -59,6 +69,31 @@ pub struct Prepared {
     items: usize,
     /// What the template will show, without its numbers.
     data: Spooled,
+}
+
+impl Prepared {
+    /// Adds what planning will look up in the registry for this document of `case` to
+    /// `wanted`: its key, its once-only value, the number it replaces.
+    pub fn wanted(
+        &self,
+        case: &Candidate,
+        spec: &DocumentSpec,
+        wanted: &mut crate::registry::Wanted,
+    ) {
+        wanted.keys.push(Key {
+            service: case.service.clone(),
+            case_id: case.id.clone(),
+            document: spec.kind.clone(),
+        });
+        if let Some(value) = &self.once {
+            wanted
+                .onces
+                .push((case.service.clone(), spec.kind.clone(), value.clone()));
+        }
+        if let Some(number) = &self.supersedes {
+            wanted.numbers.push(number.clone());
+        }
+    }
 }
 
 impl Candidate {
@@ -109,6 +144,11 @@ impl Candidate {
             application_date: case.application_date,
             due: case.due,
             case_hash: hash_json(&case.canonical),
+            case_hash_as_given: case.as_given.as_ref().map(hash_json),
+            application: at_path(&case.canonical, "application.number")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             applicant: applicant["bin"]
                 .as_str()
                 .or_else(|| applicant["iin"].as_str())
@@ -226,18 +266,17 @@ impl Planned {
 
     /// Gives the document position `n` and its items positions from `first_item` on.
     fn set_numbers(&mut self, n: u64, first_item: u64, catalogue: &Catalogue) {
-        let registry = &catalogue.registries[&*self.registry];
         let year = self.issued.year();
         self.n = n;
-        self.number = registry.sequences[&*self.sequence]
-            .format
-            .format(n, year, &self.code);
-        for (i, item) in self.items.iter_mut().enumerate() {
-            item.n = first_item + i as u64;
-            item.number = registry.sequences[&item.sequence]
-                .format
-                .format(item.n, year, "");
-        }
+        self.number = numbering::number(
+            catalogue,
+            &self.registry,
+            &self.sequence,
+            n,
+            year,
+            &self.code,
+        );
+        numbering::items(catalogue, &self.registry, &mut self.items, first_item, year);
     }
 }
 
@@ -339,40 +378,6 @@ fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec) -
     data
 }
 
-/// The registered document numbered `number` that a new document of `service` and kind
-/// `document`, held by `holder`, would supersede: `Ok(None)` when the registry has no such
-/// document (issued before qujat kept it, or later in this batch), `Err(why)` when it may not be
-/// superseded — it belongs to someone else, or it is revoked or superseded already.
-pub fn superseded(
-    writer: &Writer,
-    service: &str,
-    document: &str,
-    holder: Option<&str>,
-    number: &str,
-) -> Result<Option<Registered>, String> {
-    let Some((_, earlier)) = writer
-        .find_number(number)
-        .into_iter()
-        .find(|(key, _)| key.service == service && key.document == document)
-    else {
-        return Ok(None);
-    };
-    if earlier.holder.as_deref() != holder {
-        return Err(format!(
-            "№ {number} (case {}) was issued to {}, not to this applicant ({})",
-            earlier.case_id,
-            earlier.holder.as_deref().unwrap_or("?"),
-            holder.unwrap_or("?")
-        ));
-    }
-    match writer.status_of(earlier.seq) {
-        Some(status) if !status.may_become(Status::Superseded) => {
-            Err(format!("№ {number} is {status}"))
-        }
-        _ => Ok(Some(earlier)),
-    }
-}
-
 /// The value of a once-only field in a case's canonical data, as `<field>=<value>`.
 fn once_value(case: &ValidCase, field: &str) -> String {
     let text = match at_path(&case.canonical, field) {
@@ -391,14 +396,14 @@ pub fn plan(
     cases.sort_by(|a, b| {
         (a.decision_date, &a.id, &a.service).cmp(&(b.decision_date, &b.id, &b.service))
     });
-    let mut tails: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for (code, writer) in writers {
-        for (counter, tail) in writer.sequence_tails() {
-            tails.insert((code.clone(), counter.clone()), *tail);
-        }
-    }
-    // Once-only documents planned in this batch, with the case that takes each.
-    let mut once_planned: BTreeMap<(String, String, String), (String, Origin)> = BTreeMap::new();
+    let mut counters = Counters::at(writers.iter().flat_map(|(code, writer)| {
+        writer
+            .sequence_tails()
+            .iter()
+            .map(|(counter, tail)| ((code.clone(), counter.clone()), *tail))
+    }));
+    // What this batch planned before each case, for the rules to ask as they ask the registry.
+    let mut earlier = rules::Earlier::default();
     let mut plan = Plan::default();
     let mut names: HashMap<String, Arc<str>> = HashMap::new();
     let mut name = |text: &str| -> Arc<str> {
@@ -412,6 +417,10 @@ pub fn plan(
         .reserve_exact(cases.iter().map(|c| c.documents.len()).sum());
     for case in cases {
         let service = &catalogue.services[&case.service];
+        if let Some(problem) = rules::lookalike_registered(writers, service, &case) {
+            plan.refused.push((case.origin.clone(), vec![problem]));
+            continue;
+        }
         let mut documents = Vec::new();
         let mut problems = Vec::new();
         let refuse =
@@ -425,7 +434,9 @@ pub fn plan(
             };
             let writer = &writers[&spec.registry];
             if let Some(registered) = writer.registered(&key) {
-                if registered.case_hash == case.case_hash {
+                let same = registered.case_hash == case.case_hash
+                    || case.case_hash_as_given.as_ref() == Some(&registered.case_hash);
+                if same {
                     let lost_supersession = prepared.supersedes.as_deref().and_then(|number| {
                         let holder = registered.holder.as_deref();
                         superseded(writer, &case.service, &spec.kind, holder, number)
@@ -451,37 +462,9 @@ pub fn plan(
                 }
                 continue;
             }
-            if let (Some(value), Some(field)) = (&prepared.once, &spec.once_per) {
-                let once_key = (case.service.clone(), spec.kind.clone(), value.clone());
-                let earlier = writer
-                    .registered_once(&once_key)
-                    .map(|r| format!("№ {} of {} (case {})", r.number, r.issued, r.case_id))
-                    .or_else(|| {
-                        once_planned
-                            .get(&once_key)
-                            .map(|(id, origin)| format!("case {id} at {origin}, in this batch"))
-                    });
-                if let Some(earlier) = earlier {
-                    let shown = value.split_once('=').map_or(value.as_str(), |(_, v)| v);
-                    problems.push(
-                        refuse(format!(
-                            "{} is allowed once per {field}, and {field} {shown} already has one: {earlier}",
-                            spec.title.ru
-                        ))
-                        .field(field.clone()),
-                    );
-                    continue;
-                }
-            }
-            if let (Some(number), Some(field)) = (&prepared.supersedes, &spec.supersedes) {
-                let holder = case.applicant.as_deref();
-                if let Err(why) = superseded(writer, &case.service, &spec.kind, holder, number) {
-                    problems.push(
-                        refuse(format!("{} {why}: it cannot be replaced", spec.title.ru))
-                            .field(field.clone()),
-                    );
-                    continue;
-                }
+            if let Some(problem) = earlier.refusal(writer, &case, spec, prepared) {
+                problems.push(problem);
+                continue;
             }
             let counter = catalogue.registries[&spec.registry].sequences[&spec.sequence]
                 .counter(&spec.sequence, &prepared.code);
@@ -492,19 +475,7 @@ pub fn plan(
             continue;
         }
         for (key, spec, prepared, counter) in documents {
-            if let Some(value) = &prepared.once {
-                let once_key = (case.service.clone(), spec.kind.clone(), value.clone());
-                once_planned.insert(once_key, (case.id.clone(), case.origin.clone()));
-            }
-            let mut take = |counter: &str, count: u64| {
-                let tail = tails
-                    .entry((spec.registry.clone(), counter.to_string()))
-                    .or_insert(0);
-                let first = *tail + 1;
-                *tail += count;
-                first
-            };
-            let n = take(&counter, 1);
+            let n = counters.take(&spec.registry, &counter, 1);
             let items = match &spec.items {
                 Some(items) if prepared.items > 0 => vec![
                     ItemNumber {
@@ -517,7 +488,7 @@ pub fn plan(
                 _ => Vec::new(),
             };
             let first_item = match items.first() {
-                Some(item) => take(&item.sequence, items.len() as u64),
+                Some(item) => counters.take(&spec.registry, &item.sequence, items.len() as u64),
                 None => 0,
             };
             let mut planned = Planned {
@@ -541,6 +512,7 @@ pub fn plan(
                 code: prepared.code.clone(),
             };
             planned.set_numbers(n, first_item, catalogue);
+            earlier.planned(&case, spec, prepared, &planned.number);
             plan.documents.push(planned);
         }
     }

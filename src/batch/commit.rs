@@ -6,7 +6,7 @@
 //! byte, under the same numbers.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -14,6 +14,7 @@ use anyhow::Result;
 use super::report::Issued;
 use super::{BatchConfig, Rendered, Report, Setup};
 use crate::fsio::{sync_files, write_replacing};
+use crate::numbering::Gapless;
 use crate::plan::Planned;
 use crate::problem::Problem;
 use crate::registry::{
@@ -28,9 +29,9 @@ pub(super) struct Committer<'a> {
     spool: &'a Spool,
     writers: &'a mut BTreeMap<String, Writer>,
     report: &'a mut Report,
-    /// Per (registry, counter): how many planned numbers were not used because their document
-    /// could not be issued, so later ones move down to keep every counter gapless.
-    shifts: HashMap<(String, String), u64>,
+    /// Numbers given back by documents that could not be issued: later ones move down, to keep
+    /// every counter gapless.
+    gapless: Gapless,
     /// The documents of the group being committed (their PDFs, and what the report says of
     /// them once their records are durable).
     group: Vec<(PathBuf, Issued)>,
@@ -54,7 +55,7 @@ impl<'a> Committer<'a> {
             spool,
             writers,
             report,
-            shifts: HashMap::new(),
+            gapless: Gapless::default(),
             group: Vec::new(),
         }
     }
@@ -77,12 +78,11 @@ impl<'a> Committer<'a> {
     /// Commits one document (in number order). Only I/O failures are errors; a document that
     /// cannot be rendered is reported and its number goes to the next one.
     pub fn commit(&mut self, planned: &Planned, rendered: Rendered) -> Result<()> {
-        let shift_of = |counter: &str| {
-            let place = (planned.registry.to_string(), counter.to_string());
-            self.shifts.get(&place).copied().unwrap_or(0)
-        };
-        let shift = shift_of(&planned.counter);
-        let item_shift = planned.items.first().map_or(0, |i| shift_of(&i.sequence));
+        let shift = self.gapless.shift(&planned.registry, &planned.counter);
+        let item_shift = planned
+            .items
+            .first()
+            .map_or(0, |i| self.gapless.shift(&planned.registry, &i.sequence));
         let (planned, rendered) = if shift == 0 && item_shift == 0 {
             (Cow::Borrowed(planned), rendered)
         } else {
@@ -95,17 +95,12 @@ impl<'a> Committer<'a> {
         let pdf = match rendered.pdf {
             Ok(pdf) => pdf,
             Err(err) => {
-                for (counter, count) in planned.takes() {
-                    *self
-                        .shifts
-                        .entry((planned.registry.to_string(), counter))
-                        .or_default() += count;
-                }
+                self.gapless.give_back(&planned.registry, planned.takes());
                 let problem =
                     Problem::new(planned.origin.clone(), format!("cannot be rendered: {err}"))
                         .case(Some(&planned.case_id))
                         .field(format!("document {}", planned.document));
-                self.report.reject(planned.origin.clone(), vec![problem]);
+                self.report.reject(planned.origin.clone(), vec![problem])?;
                 return Ok(());
             }
         };
@@ -184,14 +179,14 @@ impl<'a> Committer<'a> {
                         "case {case}: № {number}, which {} № {} replaces, is not in registry {} \
                      (issued before qujat kept it?); nothing was marked superseded",
                         key.document, planned.number, planned.registry
-                    ));
+                    ))?;
                     return Ok(());
                 }
                 Err(why) => {
                     self.report.warn(format!(
                         "case {case}: {why}; it was not marked superseded by № {}",
                         planned.number
-                    ));
+                    ))?;
                     return Ok(());
                 }
             };

@@ -30,6 +30,7 @@ use crate::registry::{
 };
 use crate::render::{Engine, Profile, RenderError, Template};
 use crate::spool::Spool;
+use crate::store::Recovered;
 use crate::validate::Validator;
 
 /// Everything a batch run needs, resolved and checked by the command line.
@@ -55,6 +56,8 @@ pub struct BatchConfig {
     pub verify_url: String,
     /// How progress is shown.
     pub progress: ProgressMode,
+    /// The key the registries' checkpoints are signed with, and their origin.
+    pub checkpoints: Option<(std::sync::Arc<crate::registry::note::NoteSigner>, String)>,
 }
 
 /// How many documents are rendered between two evictions of Typst's caches: without eviction,
@@ -174,23 +177,27 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     let spool = Spool::new(&config.out)?;
 
     // Parse and validate, case by case as the files are read.
-    let covers = |c: char| setup.engine.covers(c);
+    let glyphs = crate::validate::Glyphs::new(&setup.engine.fonts.fonts);
+    let glyph_of = |c: char| glyphs.of(c);
     let validator = Validator {
         catalogue,
         today: config.today,
-        covers: &covers,
+        glyphs: &glyph_of,
     };
-    let mut intake = intake::Intake::new(catalogue, &validator, &spool);
+    let mut intake = intake::Intake::new(catalogue, &validator, &spool, &config.out);
     let read = case::read_dir(&config.cases, &mut intake);
     let taken = intake.finish()?;
     report.summary.files = read.files;
-    report.reject_reading(read.problems);
-    report.summary.cases = taken.cases;
-    for rejected in taken.rejected {
-        report.reject(rejected.origin, rejected.problems);
+    report.skipped(read.skipped);
+    for warning in read.warnings {
+        report.warn(warning)?;
     }
+    report.summary.cases = taken.cases;
+    taken
+        .rejected
+        .for_each(|origin, problems| report.reject(origin, problems))?;
     let valid = taken.candidates;
-    report.record_overdue(&valid);
+    report.record_overdue(&valid)?;
     // The raw and validated cases are gone; what they took goes back before rendering.
     crate::memory::give_back();
 
@@ -203,32 +210,78 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
                 .map(|d| d.registry.as_str())
         })
         .collect();
+    let store = crate::store::open(&config.registry)?;
     let mut writers = BTreeMap::new();
     crate::fsio::remove_stale_temporaries(&config.out);
     for code in registries {
-        let writer = Writer::open(&config.registry, code, config.wait)?;
+        let mut writer = Writer::open(store.as_ref(), code, config.wait)?;
+        if let Some((signer, origin)) = &config.checkpoints {
+            writer.sign_checkpoints(signer.clone(), origin);
+        }
         // Holding the lock, no live writer has temporary files here: any are a crash's.
         crate::fsio::remove_stale_temporaries(&config.out.join(code));
-        crate::fsio::remove_stale_temporaries(&crate::registry::registry_dir(
-            &config.registry,
-            code,
-        ));
-        if let Some(recovery) = &writer.recovery {
-            report.warn(format!(
-                "registry {code}: the last write was cut off (a crash?); removed {} bytes of an \
-                 incomplete record, keeping {} bytes of whole records",
-                recovery.dropped_bytes, recovery.kept_bytes
-            ));
+        match &writer.recovery {
+            Some((Recovered::Cut { whole, kept }, bytes)) => {
+                report.warn(format!(
+                    "registry {code}: the last write was cut off (a crash?); removed {bytes} \
+                     bytes of an incomplete record, keeping {whole} bytes of whole records"
+                ))?;
+                report.kept_aside(report::KeptAside {
+                    registry: code.to_string(),
+                    bytes: *bytes,
+                    file: kept.clone(),
+                });
+            }
+            Some((Recovered::Completed, _)) => report.warn(format!(
+                "registry {code}: its last record was written whole but for its end of line (a \
+                 crash?); the end of line was added"
+            ))?,
+            None => {}
+        }
+        for note in writer.notes.drain(..) {
+            report.warn(note)?;
         }
         writers.insert(code.to_string(), writer);
+    }
+    // What planning looks up, fetched from each registry in one go.
+    let mut wanted: BTreeMap<&str, crate::registry::Wanted> = BTreeMap::new();
+    for case in &valid {
+        let service = &catalogue.services[&case.service];
+        for (spec, prepared) in service.documents_on(&case.outcome).zip(&case.documents) {
+            prepared.wanted(
+                case,
+                spec,
+                wanted.entry(spec.registry.as_str()).or_default(),
+            );
+        }
+        // A lookalike id is refused when its all-ASCII twin is registered (plan's rules).
+        if let Some(twin) = crate::plan::ascii_twin(&case.id) {
+            for spec in service.documents.values() {
+                if writers.contains_key(&spec.registry) {
+                    wanted.entry(spec.registry.as_str()).or_default().keys.push(
+                        crate::registry::Key {
+                            service: case.service.clone(),
+                            case_id: twin.clone(),
+                            document: spec.kind.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    for (code, wanted) in &wanted {
+        writers
+            .get_mut(*code)
+            .expect("registries were opened")
+            .prefetch(wanted)?;
     }
 
     // Plan.
     let plan = plan::plan(catalogue, valid, &writers);
     for (origin, problems) in plan.refused {
-        report.reject(origin, problems);
+        report.reject(origin, problems)?;
     }
-    report.record_already(&plan.already);
+    report.record_already(&plan.already)?;
     for already in &plan.already {
         let Some((target, number)) = &already.lost_supersession else {
             continue;
@@ -248,14 +301,14 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
             "registry {}: № {} replaces № {number}, but the event marking № {number} superseded \
              was missing (lost with an interrupted run); it is appended now",
             already.registry, already.number
-        ));
+        ))?;
     }
 
     // Keep every template version before any record names it.
-    let store = TemplateStore::new(&config.registry);
+    let templates = TemplateStore::new(store.as_ref());
     let used: BTreeSet<&str> = plan.documents.iter().map(|d| &*d.template).collect();
     for path in used {
-        store.keep(&setup.templates[path].0)?;
+        templates.keep(&setup.templates[path].0)?;
     }
 
     // Room in each registry's writer for what it will take in.

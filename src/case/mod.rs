@@ -10,10 +10,11 @@
 mod csv;
 mod xml;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::problem::{Origin, Pos, Problem};
+use crate::problem::{Origin, Pos, Problem, shown_path};
 
 /// A value in a raw case: a text, or named children (attributes and elements, CSV path parts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,22 +125,35 @@ impl<'a> LineCursor<'a> {
     }
 }
 
-/// What reading a folder of cases produced besides the cases.
+/// What reading a folder of cases produced besides the cases and their problems.
 #[derive(Debug, Default)]
 pub struct Read {
-    pub problems: Vec<Problem>,
     /// How many files were read (including those with problems).
     pub files: usize,
+    /// Every file and link under the folder that was not read, with why.
+    pub skipped: Vec<Skipped>,
+    /// What the report should say about files that were read all the same (a name that is not
+    /// UTF-8).
+    pub warnings: Vec<String>,
 }
 
-/// Where the cases of a folder go as they are read.
+/// A file, folder or link of the cases folder that was not read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Skipped {
+    /// As shown in reports ([`shown_path`]).
+    pub file: String,
+    pub why: String,
+}
+
+/// Where the cases of a folder, and the problems found reading it, go as they are read.
 pub trait Sink {
     /// A case of the file being read.
     fn case(&mut self, case: RawCase);
-    /// The file being read is done. `rejected`: it turned out to be unsound as a whole (XML
-    /// that breaks off), which rejects the cases already handed over from it as well; the
-    /// reason is among the problems [`read_dir`] returns.
-    fn file_done(&mut self, rejected: bool);
+    /// The file being read is done, with the problems of its rows and cases (or of the file as
+    /// a whole). `rejected`: it turned out to be unsound as a whole (XML that breaks off),
+    /// which rejects the cases already handed over from it as well; the reason is among
+    /// `problems`. Also called, with no cases, for a file or link that could not be read at all.
+    fn file_done(&mut self, rejected: bool, problems: Vec<Problem>);
 }
 
 /// The formats qujat reads, by file extension.
@@ -151,68 +165,221 @@ fn format_of(path: &Path) -> Option<&'static str> {
     }
 }
 
+/// Why a file is not read, if it is not: hidden, or not a case file by its name.
+fn not_read(name: &std::ffi::OsStr, path: &Path) -> Option<&'static str> {
+    if name.as_encoded_bytes().starts_with(b".") {
+        Some("hidden (its name starts with \".\"): not read")
+    } else if format_of(path).is_none() {
+        Some("not a case file: only .xml and .csv files are read")
+    } else {
+        None
+    }
+}
+
 /// Reads every `.xml` and `.csv` file under `dir`, recursively, in path order, handing its
-/// cases to `sink` as they are read.
+/// cases and problems to `sink` as they are read.
 ///
 /// Paths in problems and cases are relative to `dir`'s parent when possible, so reports read
-/// `sample/media.xml` rather than a long absolute path. Other files are ignored; hidden files and
-/// folders (a leading `.`) are skipped.
+/// `sample/media.xml` rather than a long absolute path, and are shown by [`shown_path`]: a name
+/// that is not UTF-8 is read all the same and shown with its odd bytes escaped. Hidden files
+/// and folders (a leading `.`) and files of other kinds are not read, and named in
+/// [`Read::skipped`]. A symbolic link is followed when it leads to a file inside `dir` that is
+/// not read under its own name (so no file is read twice); a link to a file or folder read
+/// under its own name is skipped and named; a link that leads outside `dir`, nowhere, or round
+/// in a loop is rejected by name.
 pub fn read_dir(dir: &Path, sink: &mut dyn Sink) -> Read {
     let mut read = Read::default();
     let display_base = dir.parent().unwrap_or(dir);
+    let shown =
+        |path: &Path| -> String { shown_path(path.strip_prefix(display_base).unwrap_or(path)) };
+    let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    // The files read, by where they really are, with the name they were read under.
+    let mut files_read: HashMap<PathBuf, String> = HashMap::new();
+    let mut links: Vec<PathBuf> = Vec::new();
+    let mut hidden: Vec<PathBuf> = Vec::new();
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| {
+            let keep = e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b".");
+            if !keep {
+                hidden.push(e.path().to_path_buf());
+            }
+            keep
+        });
     for entry in walker {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                let path = err.path().unwrap_or(dir).to_path_buf();
-                read.problems.push(Problem::new(
-                    Origin {
-                        file: Arc::from(path),
-                        pos: None,
-                    },
-                    format!("cannot read: {err}"),
-                ));
+                let path = err.path().unwrap_or(dir);
+                // Not walkdir's own message: it names the path as it is, control characters
+                // and all.
+                let why = match err.io_error() {
+                    Some(io) => io.to_string(),
+                    None => "a loop of symbolic links".to_string(),
+                };
+                let problem =
+                    Problem::new(shown_origin(&shown(path)), format!("cannot read: {why}"));
+                sink.file_done(false, vec![problem]);
                 continue;
             }
         };
-        if !entry.file_type().is_file() {
+        let kind = entry.file_type();
+        if kind.is_symlink() {
+            links.push(entry.path().to_path_buf());
             continue;
         }
-        let Some(format) = format_of(entry.path()) else {
+        if kind.is_dir() {
             continue;
-        };
-        let shown: PathBuf = entry
-            .path()
-            .strip_prefix(display_base)
-            .unwrap_or(entry.path())
-            .to_path_buf();
-        read.files += 1;
-        let file: Arc<Path> = Arc::from(shown.as_path());
-        let origin = Origin {
-            file: file.clone(),
-            pos: None,
-        };
-        let bytes = match std::fs::read(entry.path()) {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                read.problems
-                    .push(Problem::new(origin, format!("cannot read: {err}")));
-                sink.file_done(false);
-                continue;
-            }
-        };
-        let result = read_file(&file, format, &bytes, &mut |case| sink.case(case));
-        let rejected = result.is_err();
-        read.problems
-            .extend(result.unwrap_or_else(|problems| problems));
-        sink.file_done(rejected);
+        }
+        let name = shown(entry.path());
+        if !kind.is_file() {
+            read.skipped.push(Skipped {
+                file: name,
+                why: "not a regular file (a device, pipe or socket): not read".to_string(),
+            });
+            continue;
+        }
+        if let Some(why) = not_read(entry.file_name(), entry.path()) {
+            read.skipped.push(Skipped {
+                file: name,
+                why: why.to_string(),
+            });
+            continue;
+        }
+        let real =
+            std::fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().to_path_buf());
+        files_read.insert(real, name.clone());
+        read_one(entry.path(), entry.path(), &name, &mut read, sink);
+    }
+    for path in hidden {
+        read.skipped.push(Skipped {
+            file: shown(&path),
+            why: "hidden (its name starts with \".\"): not read".to_string(),
+        });
+    }
+    for link in links {
+        follow(
+            &link,
+            &shown(&link),
+            &root,
+            &mut files_read,
+            &mut read,
+            sink,
+        );
     }
     read
+}
+
+/// Follows a symbolic link of the cases folder `root`, by the rule of [`read_dir`].
+fn follow(
+    link: &Path,
+    name: &str,
+    root: &Path,
+    files_read: &mut HashMap<PathBuf, String>,
+    read: &mut Read,
+    sink: &mut dyn Sink,
+) {
+    let reject = |sink: &mut dyn Sink, message: String| {
+        sink.file_done(false, vec![Problem::new(shown_origin(name), message)]);
+    };
+    let target = match std::fs::canonicalize(link) {
+        Ok(target) => target,
+        Err(err) => {
+            let to = std::fs::read_link(link)
+                .map(|t| shown_path(&t))
+                .unwrap_or_default();
+            let message = format!(
+                "a symbolic link to {to:?} that leads nowhere (a missing file, or a loop: {err}); \
+                 not read"
+            );
+            return reject(sink, message);
+        }
+    };
+    let Ok(inside) = target.strip_prefix(root) else {
+        let message = format!(
+            "a symbolic link to {}, outside the cases folder; not followed (copy the file into \
+             the folder instead)",
+            shown_path(&target)
+        );
+        return reject(sink, message);
+    };
+    let hidden_inside = inside
+        .components()
+        .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b"."));
+    let skip = |read: &mut Read, why: String| {
+        read.skipped.push(Skipped {
+            file: name.to_string(),
+            why,
+        })
+    };
+    if target.is_dir() {
+        let why = if hidden_inside {
+            "a symbolic link to a hidden folder of the cases folder: not followed".to_string()
+        } else {
+            format!(
+                "a symbolic link to the folder {}, whose files are read under their own names",
+                shown_path(inside)
+            )
+        };
+        return skip(read, why);
+    }
+    if !target.is_file() {
+        return skip(
+            read,
+            "a symbolic link to something that is not a file: not read".into(),
+        );
+    }
+    if let Some(first) = files_read.get(&target) {
+        let why = format!("a symbolic link to {first}, which is read under that name");
+        return skip(read, why);
+    }
+    if format_of(link).is_none() {
+        let why = "a symbolic link whose name is not a case file's (.xml, .csv): not read";
+        return skip(read, why.to_string());
+    }
+    files_read.insert(target.clone(), name.to_string());
+    read_one(&target, link, name, read, sink);
+}
+
+/// An origin in a file as shown, with no position.
+fn shown_origin(name: &str) -> Origin {
+    Origin {
+        file: Arc::from(Path::new(name)),
+        pos: None,
+    }
+}
+
+/// Reads the case file at `path` into `sink`, under the name `name` (shown from `named`: the
+/// file's own path, or the link's that led to it).
+fn read_one(path: &Path, named: &Path, name: &str, read: &mut Read, sink: &mut dyn Sink) {
+    read.files += 1;
+    if named.to_str().is_none() {
+        let base = named.file_name().map(Path::new).unwrap_or(named);
+        let reading = crate::problem::windows_1251_reading(base)
+            .map(|text| format!(" (in Windows-1251 it would read {text:?})"))
+            .unwrap_or_default();
+        read.warnings.push(format!(
+            "{name}: the file name is not UTF-8{reading}; the file was read, and is named here \
+             with the bytes that are not UTF-8 written as \\xNN"
+        ));
+    }
+    let file: Arc<Path> = Arc::from(Path::new(name));
+    // By the name it is read under: a link's, when a link led to it.
+    let format = format_of(named).unwrap_or("csv");
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            let problem = Problem::new(shown_origin(name), format!("cannot read: {err}"));
+            sink.file_done(false, vec![problem]);
+            return;
+        }
+    };
+    match read_file(&file, format, &bytes, &mut |case| sink.case(case)) {
+        Ok(problems) => sink.file_done(false, problems),
+        Err(problems) => sink.file_done(true, problems),
+    }
 }
 
 /// Reads one file's bytes as the given format, handing each case to `on_case` as it is read.

@@ -12,18 +12,7 @@ use crate::batch::{self, BatchConfig};
 use crate::config::Config;
 use crate::date::Date;
 
-/// Exit codes, as documented in the README.
-pub mod exit {
-    /// Everything asked for was done.
-    pub const OK: i32 = 0;
-    /// Done, but some input was rejected (see the report).
-    pub const REJECTED: i32 = 1;
-    /// Nothing trustworthy was done: configuration, registry or I/O failure.
-    pub const FATAL: i32 = 2;
-    /// `verify`: every document is genuine, but some is not in force (suspended, revoked,
-    /// superseded).
-    pub const NOT_IN_FORCE: i32 = 3;
-}
+use crate::exit;
 
 mod registry;
 
@@ -242,6 +231,8 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let out = args.out.unwrap_or_else(|| config.path(&paths.output));
+    // Written where it really is, and never into a system folder (a link to /etc included).
+    let out = crate::fsio::writable_folder("output folder", &out)?;
     let cases = args.cases.unwrap_or_else(|| config.path(&paths.cases));
     if !cases.is_dir() {
         bail!(
@@ -253,9 +244,13 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         report: args.report.unwrap_or_else(|| out.join("run-report.json")),
         cases,
         out,
-        registry: args
-            .registry
-            .unwrap_or_else(|| config.path(&paths.registry)),
+        registry: {
+            let registry = args
+                .registry
+                .unwrap_or_else(|| config.path(&paths.registry));
+            crate::fsio::writable_folder("registry folder", &registry)?;
+            registry
+        },
         catalogue: args
             .catalogue
             .unwrap_or_else(|| config.path(&paths.catalogue)),
@@ -268,6 +263,9 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         wait: Duration::from_secs(args.wait),
         creator: config.file.documents.creator.clone(),
         verify_url: config.file.documents.verify_url.clone(),
+        checkpoints: config
+            .checkpoint_signer()?
+            .map(|signer| (std::sync::Arc::new(signer), config.checkpoint_origin())),
         progress: if args.quiet {
             batch::ProgressMode::Quiet
         } else if args.log_progress {

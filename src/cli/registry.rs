@@ -1,26 +1,27 @@
-//! The commands of the other users of a registry: the officer who needs a document again
-//! (`regenerate`) or changes its status (`registry set-status`), the clerk who needs an extract
-//! (`export`), anyone who holds a document (`verify`), and the auditor (`registry check`).
-//! Only `set-status` writes, under the writer's lock; the others never lock and read a
-//! consistent prefix of each journal, so they can run during a batch.
+//! The flags of the registry's other users' commands, turned into the commands' arguments, and
+//! their outcomes printed (the commands themselves are in `crate::commands`).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
-use super::exit;
+use crate::commands::export::{self, Filter};
+use crate::commands::regenerate::{self, Regenerated};
+use crate::commands::verify;
+use crate::commands::{check, proof, set_status};
 use crate::config::Config;
 use crate::date::Date;
-use crate::export::{self, Filter};
-use crate::regenerate::{self, Regenerated};
-use crate::registry::read::{Found, Reader};
+use crate::exit;
+use crate::registry::Status;
+use crate::registry::checkpoint::Checkpoint;
+use crate::registry::note::NoteVerifier;
+use crate::registry::reader::{Found, Reader};
 use crate::registry::templates::TemplateStore;
-use crate::registry::{Status, StatusEntry, Writer, check};
 use crate::render::Engine;
-use crate::verify::{self, Verdict};
+use crate::store::Store;
 
 /// Where the registries are: the folder holding one subfolder per registry.
 #[derive(Debug, Args)]
@@ -31,10 +32,55 @@ pub struct RegistryDir {
 }
 
 impl RegistryDir {
-    fn resolve(&self, config: &Config) -> PathBuf {
-        self.registry_dir
+    /// The store of the registries.
+    fn open(&self, config: &Config) -> Result<Box<dyn Store>> {
+        let place = self
+            .registry_dir
             .clone()
-            .unwrap_or_else(|| config.path(&config.file.paths.registry))
+            .unwrap_or_else(|| config.path(&config.file.paths.registry));
+        crate::store::open(&place)
+    }
+}
+
+/// A checkpoint published outside the registry, to check against, and the key that checks
+/// signed checkpoints.
+#[derive(Debug, Args)]
+pub struct Trusted {
+    /// A checkpoint kept outside the registry (a line of its checkpoints, or a signed note, as
+    /// published): the registry, or a proof, must agree with it
+    #[arg(long, value_name = "FILE")]
+    pub trusted_checkpoint: Option<PathBuf>,
+    /// The registry's public checkpoint key (`<name>+<hash>+<key>`, from `qujat registry
+    /// keygen`) [default: [checkpoints] verifier in qujat.toml]
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+impl Trusted {
+    /// The verifier key, from `--key` or the configuration.
+    fn verifier(&self, config: &Config) -> Result<Option<NoteVerifier>> {
+        match &self.key {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                NoteVerifier::parse(&text)
+                    .map(Some)
+                    .with_context(|| path.display().to_string())
+            }
+            None => config.checkpoint_verifier(),
+        }
+    }
+
+    /// The trusted checkpoint, checked against the verifier key if it is signed.
+    fn read(&self, verifier: Option<&NoteVerifier>) -> Result<Option<Checkpoint>> {
+        self.trusted_checkpoint
+            .as_ref()
+            .map(|path| {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                proof::read_checkpoint(&bytes, verifier).with_context(|| path.display().to_string())
+            })
+            .transpose()
     }
 }
 
@@ -73,6 +119,8 @@ pub struct VerifyArgs {
     /// A Merkle proof (from `qujat registry proof`) to check offline, without any registry
     #[arg(long, value_name = "FILE.json")]
     pub proof: Vec<PathBuf>,
+    #[command(flatten)]
+    pub trusted: Trusted,
     #[command(flatten)]
     pub dir: RegistryDir,
 }
@@ -130,7 +178,7 @@ pub enum RegistryCommand {
         qujat registry check --full\n\n\
         Checks each record's hash, place and link to the one before (an edited, deleted, \
         inserted or moved record is named), gapless numbers, status changes, that the journal \
-        was not cut back (head.json), an incomplete last record, and that every template \
+        was not cut back (its head), an incomplete last record, and that every template \
         version is kept. With --files, also that every PDF in the output folder matches its \
         record.\n\n\
         Exit codes: 0 sound, 1 damage found (each problem is printed), 2 cannot read.")]
@@ -154,12 +202,35 @@ pub enum RegistryCommand {
         qujat registry proof --registry media --since 25 --out grew.json\n  \
         qujat verify --proof proof.json\n\n\
         Every batch ends with a checkpoint (tree size and root, in \
-        registry/<code>/checkpoints.jsonl) of the RFC 9162 Merkle tree of the registry's \
+        kept beside the registry) of the RFC 9162 Merkle tree of the registry's \
         records. An inclusion proof carries the document's record and the audit path to the \
         last checkpoint's root; a consistency proof shows that the last checkpoint's tree \
         extends an earlier one's. `qujat verify --proof` checks either offline.\n\n\
         Exit codes: 0 written, 2 fatal (unknown number, no checkpoint yet, damaged registry).")]
     Proof(ProofArgs),
+    /// Make the key that signs the registries' checkpoints, and print its public half
+    #[command(after_help = "Example:\n  \
+        qujat registry keygen --name qujat.gov.kz/registry --out /etc/qujat/checkpoints.key \\\n      \
+        --public /etc/qujat/checkpoints.pub\n\n\
+        The private key goes to a file only the batch's user can read ([checkpoints] key in \
+        qujat.toml); publish the public key with the checkpoints, and configure it as \
+        [checkpoints] verifier so that `registry check` and `verify` check signatures. Keep \
+        it apart from officials' keys. Checkpoints are C2SP signed notes (Ed25519).\n\n\
+        Exit codes: 0 written, 2 fatal (the file exists, cannot be written).")]
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key's name, as signatures name it (no spaces, no '+'): the log's origin, usually
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Where to write the private key (never overwritten)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Where to write the public key too [default: only printed]
+    #[arg(long, value_name = "FILE")]
+    pub public: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +248,8 @@ pub struct CheckArgs {
     /// The output folder the PDFs are in [default: from qujat.toml]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub trusted: Trusted,
     #[command(flatten)]
     pub dir: RegistryDir,
 }
@@ -215,13 +288,13 @@ fn user_date(option: &str, text: &str) -> Result<Date> {
 }
 
 pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
-    let root = args.dir.resolve(config);
-    // The fonts load while the journal is searched.
+    let store = args.dir.open(config)?;
+    // The fonts load while the registry is searched.
     let fonts = config.path(&config.file.paths.fonts);
     let engine = std::thread::spawn(move || Engine::new(&fonts));
     let found: Vec<(String, Found)> = match (&args.number, &args.case, &args.registry) {
         (Some(number), _, Some(code)) => {
-            let reader = Reader::open(&root, code)?;
+            let reader = Reader::open(store.as_ref(), code)?;
             let found = reader.by_number(number)?;
             if found.is_empty() {
                 eprintln!("error: registry {code} has no document № {number}");
@@ -232,8 +305,8 @@ pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
         (Some(_), _, None) => bail!("--number needs --registry CODE: numbers are per registry"),
         (None, Some(case), registry) => {
             let readers = match registry {
-                Some(code) => vec![Reader::open(&root, code)?],
-                None => Reader::all(&root)?,
+                Some(code) => vec![Reader::open(store.as_ref(), code)?],
+                None => Reader::all(store.as_ref())?.0,
             };
             let mut found = Vec::new();
             for reader in &readers {
@@ -253,7 +326,7 @@ pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
     let engine = engine
         .join()
         .map_err(|_| anyhow::anyhow!("loading the fonts failed"))??;
-    let store = TemplateStore::new(&root);
+    let templates = TemplateStore::new(store.as_ref());
     let mut code = exit::OK;
     for (registry, found) in &found {
         let path = if one_file {
@@ -262,7 +335,7 @@ pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
             args.out
                 .join(regenerate::file_name(registry, found.document()))
         };
-        let result = regenerate::regenerate(registry, found, &store, &engine, &path)?;
+        let result = regenerate::regenerate(registry, found, &templates, &engine, &path)?;
         report_regenerated(&result);
         if !result.is_identical() {
             code = exit::REJECTED;
@@ -301,10 +374,13 @@ pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
     if args.files.is_empty() && args.payload.is_empty() && args.proof.is_empty() {
         bail!("give PDF files to verify, --payload TEXT or --proof FILE");
     }
-    let root = args.dir.resolve(config);
+    let verifier = args.trusted.verifier(config)?;
+    let trusted = args.trusted.read(verifier.as_ref())?;
     let mut proofs_fail = false;
     for path in &args.proof {
-        match verify_proof(path)? {
+        let text =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        match proof::check(&text, trusted.as_ref(), verifier.as_ref()) {
             Ok(what) => println!("{}: PROOF HOLDS — {what}", path.display()),
             Err(why) => {
                 proofs_fail = true;
@@ -312,48 +388,47 @@ pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
             }
         }
     }
+    let mut code = if proofs_fail {
+        exit::REJECTED
+    } else {
+        exit::OK
+    };
+    if args.files.is_empty() && args.payload.is_empty() {
+        return Ok(code);
+    }
+    let store = args.dir.open(config)?;
     let mut verdicts = Vec::new();
     for file in &args.files {
         verdicts.push((
             file.display().to_string(),
-            verify::verify_file(&root, file)?,
+            verify::verify_file(store.as_ref(), file, trusted.as_ref())?,
         ));
     }
     for payload in &args.payload {
         verdicts.push((
             format!("QR {payload}"),
-            verify::verify_payload(&root, payload)?,
+            verify::verify_payload(store.as_ref(), payload, trusted.as_ref())?,
         ));
     }
-    let (mut unknown, mut not_in_force) = (false, false);
     for (what, verdict) in &verdicts {
-        match verdict {
-            Verdict::Genuine(view) => {
-                let in_force = view.status == Status::Active;
-                not_in_force |= !in_force;
-                println!(
-                    "{what}: GENUINE{}",
-                    if in_force { "" } else { ", but NOT IN FORCE" }
-                );
-                print!("{view}");
-            }
-            Verdict::Unknown(why) => {
-                unknown = true;
-                println!("{what}: UNKNOWN — {why}");
-            }
-        }
+        print!("{what}: {verdict}");
+        code = worse(code, verdict.exit_code());
     }
-    Ok(if unknown || proofs_fail {
-        exit::REJECTED
-    } else if not_in_force {
-        exit::NOT_IN_FORCE
-    } else {
-        exit::OK
-    })
+    Ok(code)
+}
+
+/// Of two exit codes, the one that says less is well: 1 (no) over 3 (not in force) over 0.
+fn worse(a: i32, b: i32) -> i32 {
+    let rank = |code| match code {
+        exit::OK => 0,
+        exit::NOT_IN_FORCE => 1,
+        _ => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
 }
 
 pub fn run_export(config: &Config, args: ExportArgs) -> Result<i32> {
-    let root = args.dir.resolve(config);
+    let store = args.dir.open(config)?;
     let filter = Filter {
         from: args
             .from
@@ -373,7 +448,7 @@ pub fn run_export(config: &Config, args: ExportArgs) -> Result<i32> {
     {
         bail!("--to {to} is before --from {from}");
     }
-    let reader = Reader::open(&root, &args.registry)?;
+    let reader = Reader::open(store.as_ref(), &args.registry)?;
     let rows = match &args.out {
         None => export::export(&reader, &filter, args.excel, std::io::stdout())?,
         Some(path) => crate::fsio::write_atomically_with(path, |file| {
@@ -398,30 +473,42 @@ pub fn run_registry(config: &Config, command: RegistryCommand) -> Result<i32> {
         RegistryCommand::Check(args) => run_check(config, args),
         RegistryCommand::SetStatus(args) => run_set_status(config, args),
         RegistryCommand::Proof(args) => run_proof(config, args),
+        RegistryCommand::Keygen(args) => run_keygen(args),
     }
 }
 
+fn run_keygen(args: KeygenArgs) -> Result<i32> {
+    use crate::registry::note::{NoteSigner, random_seed};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let signer = NoteSigner::from_seed(&args.name, random_seed()?)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&args.out)
+        .with_context(|| {
+            format!(
+                "cannot create {} (it is never overwritten)",
+                args.out.display()
+            )
+        })?;
+    file.write_all(format!("{}\n", signer.text()).as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let public = signer.verifier().text();
+    if let Some(path) = &args.public {
+        crate::fsio::write_atomically(path, format!("{public}\n").as_bytes())?;
+    }
+    println!("{public}");
+    Ok(exit::OK)
+}
+
 fn run_proof(config: &Config, args: ProofArgs) -> Result<i32> {
-    use crate::registry::checkpoint::{self, Proof};
-    let root = args.dir.resolve(config);
-    let reader = Reader::open(&root, &args.registry)?;
+    let store = args.dir.open(config)?;
+    let reader = Reader::open(store.as_ref(), &args.registry)?;
     let proof = match (&args.number, args.since) {
-        (Some(number), _) => {
-            let found = reader.by_number(number)?;
-            let [found] = &found[..] else {
-                bail!(
-                    "registry {} has {} documents numbered {number:?}",
-                    args.registry,
-                    found.len()
-                );
-            };
-            Proof::Inclusion(checkpoint::prove_inclusion(
-                &reader,
-                found.record.seq,
-                &found.record,
-            )?)
-        }
-        (None, Some(since)) => Proof::Consistency(checkpoint::prove_consistency(&reader, since)?),
+        (Some(number), _) => proof::of_document(&reader, number)?,
+        (None, Some(since)) => proof::of_growth(&reader, since)?,
         (None, None) => bail!("give --number NUMBER or --since SIZE"),
     };
     let text = serde_json::to_string_pretty(&proof).expect("proofs serialise") + "\n";
@@ -432,56 +519,36 @@ fn run_proof(config: &Config, args: ProofArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// Checks a proof file offline: `Ok(Ok(what))` when it holds, `Ok(Err(why))` when it does not.
-fn verify_proof(path: &Path) -> Result<std::result::Result<String, String>> {
-    use crate::registry::checkpoint::{self, Proof};
-    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let proof: Proof = match serde_json::from_slice(&text) {
-        Ok(proof) => proof,
-        Err(err) => return Ok(Err(format!("not a qujat proof: {err}"))),
-    };
-    Ok(match &proof {
-        Proof::Inclusion(p) => checkpoint::verify_inclusion(p)
-            .map(|record| {
-                let what = record.document().map_or_else(
-                    || "a status event".to_string(),
-                    |d| format!("{} № {} (case {})", d.document, d.number, d.case_id),
-                );
-                format!(
-                    "record {} of registry {}, {what}, is in the tree of size {} with root {}",
-                    record.seq, p.registry, p.checkpoint.size, p.checkpoint.root
-                )
-            })
-            .map_err(|e| format!("{e:#}")),
-        Proof::Consistency(p) => checkpoint::verify_consistency(p)
-            .map(|()| {
-                format!(
-                    "registry {}: the tree of size {} (root {}) extends the tree of size {} \
-                     (root {}): it only grew",
-                    p.registry, p.new.size, p.new.root, p.old.size, p.old.root
-                )
-            })
-            .map_err(|e| format!("{e:#}")),
-    })
-}
-
 fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {
-    let root = args.dir.resolve(config);
-    let readers = match &args.registry {
-        Some(code) => vec![Reader::open(&root, code)?],
-        None => Reader::all(&root)?,
+    let store = args.dir.open(config)?;
+    let (readers, broken) = match &args.registry {
+        Some(code) => (vec![Reader::open(store.as_ref(), code)?], Vec::new()),
+        None => Reader::all(store.as_ref())?,
     };
-    if readers.is_empty() {
-        bail!("there are no registries in {}", root.display());
+    if readers.is_empty() && broken.is_empty() {
+        bail!("there are no registries in {}", store.describe());
     }
-    let out = args.files.then(|| {
-        args.out
-            .clone()
-            .unwrap_or_else(|| config.path(&config.file.paths.output))
-    });
-    let mut sound = true;
+    let verifier = args.trusted.verifier(config)?;
+    let options = check::Options {
+        full: args.full,
+        files: args.files.then(|| {
+            args.out
+                .clone()
+                .unwrap_or_else(|| config.path(&config.file.paths.output))
+        }),
+        trusted: args.trusted.read(verifier.as_ref())?,
+        verifier,
+    };
+    let mut sound = broken.is_empty();
+    for listed in &broken {
+        println!(
+            "{}: cannot be read — DAMAGED\n  problem: {}",
+            listed.code,
+            listed.problem.as_deref().unwrap_or("unknown")
+        );
+    }
     for reader in &readers {
-        let result = check::check_with(&root, reader, out.as_deref(), args.full)?;
+        let result = check::check(store.as_ref(), reader, &options)?;
         sound &= result.is_sound();
         print!("{result}");
     }
@@ -489,82 +556,35 @@ fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {
 }
 
 fn run_set_status(config: &Config, args: SetStatusArgs) -> Result<i32> {
-    let root = args.dir.resolve(config);
-    let date = user_date("--date", &args.date)?;
-    if args.status == Status::Superseded {
-        eprintln!(
-            "error: a document is superseded only by the document that replaces it: issue the \
-             re-registration through `qujat batch`"
-        );
-        return Ok(exit::REJECTED);
-    }
-    if args.reason.trim().is_empty() {
-        bail!("--reason must name the order or decision the change follows from");
-    }
-    Reader::open(&root, &args.registry)?;
-    let mut writer = Writer::open(&root, &args.registry, Duration::from_secs(args.wait))?;
-    let found = writer.find_number(&args.number);
-    let (key, registered) = match found.as_slice() {
-        [] => {
-            eprintln!(
-                "error: registry {} has no document № {}",
-                args.registry, args.number
-            );
-            return Ok(exit::REJECTED);
-        }
-        [one] => one.clone(),
-        _ => bail!(
-            "registry {} has several documents № {}; this cannot be resolved by number",
-            args.registry,
-            args.number
-        ),
-    };
-    let catalogue = crate::catalogue::Catalogue::load(&config.path(&config.file.paths.catalogue))?;
-    let on = catalogue
-        .services
-        .get(&key.service)
-        .and_then(|s| s.documents.get(&key.document))
-        .map(|d| d.on.as_str());
-    if on == Some(crate::catalogue::REFUSED) {
-        eprintln!(
-            "error: № {} is a refusal letter ({} of {}); only issued documents can be suspended \
-             or revoked",
-            args.number, key.document, key.service
-        );
-        return Ok(exit::REJECTED);
-    }
-    let target = registered.seq;
-    let current = writer.status_of(target).unwrap_or(Status::Active);
-    if !current.may_become(args.status) {
-        eprintln!(
-            "error: № {} is {current}; it cannot become {}",
-            args.number, args.status
-        );
-        return Ok(exit::REJECTED);
-    }
-    if date < registered.issued {
-        bail!(
-            "--date {date} is before the document was issued ({})",
-            registered.issued
-        );
-    }
-    let record = writer.append_status(StatusEntry {
-        target,
+    let store = args.dir.open(config)?;
+    let change = set_status::Change {
+        registry: args.registry.clone(),
         number: args.number.clone(),
         status: args.status,
-        date,
-        reason: args.reason.trim().to_string(),
-        by: None,
-    })?;
-    writer.write_head()?;
-    println!(
-        "registry {}: № {} (record {target}) is {} from {} (record {})",
-        args.registry,
-        args.number,
-        args.status,
-        date.dmy(),
-        record.seq
-    );
-    let _ = std::io::stdout().flush();
-    Ok(exit::OK)
+        date: user_date("--date", &args.date)?,
+        reason: args.reason.clone(),
+        wait: Duration::from_secs(args.wait),
+        checkpoints: config
+            .checkpoint_signer()?
+            .map(|signer| (std::sync::Arc::new(signer), config.checkpoint_origin())),
+    };
+    let catalogue = crate::catalogue::Catalogue::load(&config.path(&config.file.paths.catalogue))?;
+    match set_status::set_status(store.as_ref(), &catalogue, &change)? {
+        set_status::Outcome::Refused(why) => {
+            eprintln!("error: {why}");
+            Ok(exit::REJECTED)
+        }
+        set_status::Outcome::Done { event, target } => {
+            println!(
+                "registry {}: № {} (record {target}) is {} from {} (record {})",
+                change.registry,
+                change.number,
+                change.status,
+                change.date.dmy(),
+                event.seq
+            );
+            let _ = std::io::stdout().flush();
+            Ok(exit::OK)
+        }
+    }
 }

@@ -33,6 +33,8 @@ pub struct Brief<'a> {
     pub number: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub items: Vec<BriefItem<'a>>,
+    #[serde(default, borrow)]
+    pub once: Option<Cow<'a, str>>,
     #[serde(default)]
     pub issued: Option<Date>,
     #[serde(default, borrow)]

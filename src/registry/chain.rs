@@ -2,9 +2,8 @@
 //! previous record (`prev`), that every number sequence goes 1, 2, 3, … without a gap, and that
 //! every status event changes an earlier document's status in an allowed way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::journal::Line;
 use super::record::{Entry, GENESIS, LineError, Record, Status, parse_line};
 
 /// What the chain checks of a record: its place, its link, and the numbers it takes or the
@@ -30,13 +29,23 @@ pub enum LinkEntry<'a> {
 }
 
 /// The state of a chain after the records pushed so far.
+///
+/// A chain either holds every record from the first (a whole-journal check), or is resumed at a
+/// record a writer verified before ([`Chain::resume`]): then the status of an earlier document
+/// that a new record changes must be made known first ([`Chain::know`]).
 #[derive(Debug, Clone)]
 pub struct Chain {
     len: u64,
     last_hash: String,
     tails: BTreeMap<String, u64>,
-    /// The status in force of each record's document, by `seq - 1` (`None` for status events).
+    /// The records before this one are not held (a resumed chain).
+    start: u64,
+    /// The status in force of each held record's document, by `seq - start - 1` (`None` for
+    /// status events).
     statuses: Vec<Option<Status>>,
+    /// What is known of records before `start`: the status of a document (`None`: not a
+    /// document).
+    earlier: HashMap<u64, Option<Status>>,
 }
 
 impl Default for Chain {
@@ -45,7 +54,9 @@ impl Default for Chain {
             len: 0,
             last_hash: GENESIS.to_string(),
             tails: BTreeMap::new(),
+            start: 0,
             statuses: Vec::new(),
+            earlier: HashMap::new(),
         }
     }
 }
@@ -106,11 +117,38 @@ impl ChainError {
 }
 
 impl Chain {
-    /// Checks the next line and, if it is a sound next record, adds it to the chain.
-    pub fn push(&mut self, line: &Line) -> Result<Record, ChainError> {
-        let (hash, record) =
-            parse_line(&line.bytes).map_err(|error| self.unreadable(line.number, error))?;
-        self.push_record(line.number, &hash, &record)?;
+    /// A chain that goes on after record `len`, whose hash was `last_hash`, with the numbers
+    /// `tails` taken: the state a writer verified before.
+    pub fn resume(len: u64, last_hash: &str, tails: BTreeMap<String, u64>) -> Chain {
+        Chain {
+            len,
+            last_hash: last_hash.to_string(),
+            tails,
+            start: len,
+            statuses: Vec::new(),
+            earlier: HashMap::new(),
+        }
+    }
+
+    /// Whether the status of record `seq` must be made known ([`Chain::know`]) before a record
+    /// changing it can be pushed.
+    pub fn needs(&self, seq: u64) -> bool {
+        seq <= self.start && !self.earlier.contains_key(&seq)
+    }
+
+    /// Makes known the status of record `seq` from before the chain's start (`None`: it is not a
+    /// document).
+    pub fn know(&mut self, seq: u64, status: Option<Status>) {
+        if seq <= self.start {
+            self.earlier.insert(seq, status);
+        }
+    }
+
+    /// Checks record `seq`'s line (without its newline) and, if it is a sound next record, adds
+    /// it to the chain.
+    pub fn push(&mut self, seq: u64, line: &[u8]) -> Result<Record, ChainError> {
+        let (hash, record) = parse_line(line).map_err(|error| self.unreadable(seq, error))?;
+        self.push_record(seq, &hash, &record)?;
         Ok(record)
     }
 
@@ -255,9 +293,23 @@ impl Chain {
         next: Status,
     ) -> Result<(), ChainError> {
         let problem = |problem: String| ChainError::Status { line, seq, problem };
-        let current = target
-            .checked_sub(1)
-            .and_then(|i| self.statuses.get(i as usize))
+        let held = target
+            .checked_sub(self.start + 1)
+            .and_then(|i| usize::try_from(i).ok());
+        let current = match held {
+            Some(i) => self.statuses.get(i).copied(),
+            None if target == 0 => None,
+            None => match self.earlier.get(&target) {
+                Some(known) => Some(*known),
+                None => {
+                    return Err(problem(format!(
+                        "changes the status of record {target}, whose status was not looked up \
+                         (a bug in qujat)"
+                    )));
+                }
+            },
+        };
+        let current = current
             .ok_or_else(|| {
                 problem(format!(
                     "changes the status of record {target}, which is not an earlier record"
@@ -273,13 +325,22 @@ impl Chain {
                 "makes record {target} {next}, but it is {current} (not allowed)"
             )));
         }
-        self.statuses[target as usize - 1] = Some(next);
+        match held {
+            Some(i) => self.statuses[i] = Some(next),
+            None => {
+                self.earlier.insert(target, Some(next));
+            }
+        }
         Ok(())
     }
 
-    /// The status in force of the document of record `seq`, if it is a document's record.
+    /// The status in force of the document of record `seq`, if it is a document's record (and
+    /// held, or made known).
     pub fn status_of(&self, seq: u64) -> Option<Status> {
-        let index = usize::try_from(seq.checked_sub(1)?).ok()?;
+        if seq <= self.start {
+            return self.earlier.get(&seq).copied().flatten();
+        }
+        let index = usize::try_from(seq - self.start - 1).ok()?;
         self.statuses.get(index).copied().flatten()
     }
 
@@ -345,12 +406,7 @@ mod tests {
     fn verify(lines: &[String]) -> Result<Chain, ChainError> {
         let mut chain = Chain::default();
         for (i, text) in lines.iter().enumerate() {
-            let line = Line {
-                number: i as u64 + 1,
-                offset: 0,
-                bytes: text.as_bytes().to_vec(),
-            };
-            chain.push(&line)?;
+            chain.push(i as u64 + 1, text.as_bytes())?;
         }
         Ok(chain)
     }

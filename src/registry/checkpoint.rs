@@ -1,6 +1,6 @@
 //! Merkle checkpoints: besides its hash chain, every registry is an RFC 9162 Merkle tree whose
 //! leaves are its records in order, and each batch ends by appending a checkpoint — the tree's
-//! size and root — to `registry/<code>/checkpoints.jsonl`.
+//! size and root — to the registry's store.
 //!
 //! A checkpoint published elsewhere (a ministry's website, a letter) lets anyone check offline,
 //! with a short proof, that a document's record is in the registry
@@ -11,28 +11,101 @@
 //! A leaf is the record's hash as its journal line gives it (64 hex digits): that hash covers
 //! the record's canonical bytes, so the tree covers them too. `leaf = SHA-256(0x00 || hash)`.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 
 use super::merkle::{self, Frontier, Hash, Tree};
-use super::read::Reader;
 use super::record::{Record, sha256_hex};
+use super::tree::StoredTree;
+use crate::store::{Log, Node};
 
-/// The checkpoints file of registry folder `dir`.
-pub fn path(dir: &Path) -> PathBuf {
-    dir.join("checkpoints.jsonl")
-}
-
-/// The tree's size and root after a batch.
+/// The tree's size and root after a batch, and — when the registry signs its checkpoints — the
+/// same as a C2SP signed note (see [`super::note`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     pub size: u64,
     /// The Merkle tree head (hex).
     pub root: String,
+    /// The signed note: origin, size and root, signed by the registry's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Checkpoint {
+    /// Its text as a store keeps it: one line of JSON.
+    pub fn text(&self) -> String {
+        serde_json::to_string(self).expect("checkpoints serialise")
+    }
+
+    /// The checkpoint of `size` records with root `root`, signed when a signer is given.
+    pub fn new(
+        size: u64,
+        root: &Hash,
+        signer: Option<(&super::note::NoteSigner, &str)>,
+    ) -> Result<Checkpoint> {
+        let note = signer
+            .map(|(signer, origin)| signer.sign(&super::note::checkpoint_text(origin, size, root)))
+            .transpose()?;
+        Ok(Checkpoint {
+            size,
+            root: merkle::to_hex(root),
+            note,
+        })
+    }
+
+    /// Whether its signed note holds under `verifier` and says what the checkpoint says.
+    pub fn check_signature(&self, verifier: &super::note::NoteVerifier) -> Result<(), String> {
+        let Some(note) = &self.note else {
+            return Err("it is not signed".to_string());
+        };
+        let text = verifier.open(note).map_err(|e| format!("{e:#}"))?;
+        let (_, size, root) =
+            super::note::parse_checkpoint_text(text).map_err(|e| format!("{e:#}"))?;
+        if size != self.size || merkle::to_hex(&root) != self.root {
+            return Err(format!(
+                "its signed note says {size} records with root {}, not what it says",
+                merkle::to_hex(&root)
+            ));
+        }
+        Ok(())
+    }
+
+    /// A checkpoint as published: a line of JSON as registries keep them, or a signed note
+    /// (which `verifier` must have signed).
+    pub fn read_published(
+        text: &str,
+        verifier: Option<&super::note::NoteVerifier>,
+    ) -> Result<Checkpoint> {
+        let trimmed = text.trim();
+        if trimmed.starts_with('{') {
+            let line = trimmed
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .context("the checkpoint file is empty")?;
+            let checkpoint: Checkpoint = serde_json::from_str(line.trim())
+                .context("not a checkpoint ({\"size\":…,\"root\":\"…\"})")?;
+            if let (Some(verifier), Some(_)) = (verifier, &checkpoint.note) {
+                checkpoint
+                    .check_signature(verifier)
+                    .map_err(|why| anyhow::anyhow!("its signature: {why}"))?;
+            }
+            return Ok(checkpoint);
+        }
+        let verifier = verifier.context(
+            "a signed checkpoint needs the registry's public key to be checked (--key FILE, or \
+             [checkpoints] verifier in qujat.toml)",
+        )?;
+        let note = format!("{}\n", text.trim_end_matches('\n'));
+        let opened = verifier.open(&note)?;
+        let (_, size, root) = super::note::parse_checkpoint_text(opened)?;
+        Ok(Checkpoint {
+            size,
+            root: merkle::to_hex(&root),
+            note: Some(note),
+        })
+    }
 }
 
 /// The leaf of a record whose hash (hex) is `hash`.
@@ -40,39 +113,22 @@ pub fn leaf(hash: &str) -> Hash {
     merkle::leaf_hash(hash.as_bytes())
 }
 
-/// The checkpoints of registry folder `dir`, oldest first (none if there is no file). A line
-/// that is not a checkpoint is an error naming it; an incomplete last line is not read.
-pub fn load(dir: &Path) -> Result<Vec<Checkpoint>> {
-    let path = path(dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
-    };
-    let whole = text.rfind('\n').map_or(0, |i| i + 1);
-    text[..whole]
-        .lines()
+/// The checkpoints of a store's texts, oldest first; one that is not a checkpoint is an error
+/// naming it.
+pub fn parse_all(texts: &[Vec<u8>]) -> Result<Vec<Checkpoint>> {
+    texts
+        .iter()
         .enumerate()
-        .map(|(i, line)| {
-            serde_json::from_str(line)
-                .with_context(|| format!("{}, line {}: not a checkpoint", path.display(), i + 1))
+        .map(|(i, text)| {
+            serde_json::from_slice(text)
+                .with_context(|| format!("checkpoint {}: not a checkpoint", i + 1))
         })
         .collect()
 }
 
-/// Appends a checkpoint and makes it durable. Only the writer does this.
-pub fn append(dir: &Path, checkpoint: &Checkpoint) -> Result<()> {
-    let path = path(dir);
-    let line = serde_json::to_string(checkpoint).expect("checkpoints serialise") + "\n";
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut file| file.write_all(line.as_bytes()).map(|()| file))
-        .with_context(|| format!("cannot append to {}", path.display()))?;
-    file.flush()?;
-    file.sync_data()
-        .with_context(|| format!("cannot sync {}", path.display()))
+/// The checkpoints of a registry, oldest first.
+pub fn load(log: &dyn Log) -> Result<Vec<Checkpoint>> {
+    parse_all(&log.checkpoints()?).with_context(|| log.describe())
 }
 
 /// What is wrong with `checkpoints` given the tree of the journal as read: each must be the
@@ -137,19 +193,37 @@ pub struct Watched {
 impl Watched {
     /// A frontier watching the sizes of `checkpoints`.
     pub fn new(checkpoints: &[Checkpoint]) -> Watched {
+        Watched::resume(Frontier::default(), checkpoints)
+    }
+
+    /// A frontier going on from `frontier`, watching the sizes of `checkpoints` (those beyond
+    /// it).
+    pub fn resume(frontier: Frontier, checkpoints: &[Checkpoint]) -> Watched {
         let mut roots: std::collections::BTreeMap<u64, Option<Hash>> =
             checkpoints.iter().map(|c| (c.size, None)).collect();
         if let Some(empty) = roots.get_mut(&0) {
             *empty = Some(merkle::empty_root());
         }
-        Watched {
-            frontier: Frontier::default(),
-            roots,
+        if let Some(now) = roots.get_mut(&frontier.len()) {
+            *now = Some(frontier.root());
         }
+        Watched { frontier, roots }
     }
 
     pub fn push(&mut self, leaf: Hash) {
         self.frontier.push(leaf);
+        self.watch();
+    }
+
+    /// Like [`push`](Self::push), keeping the Merkle nodes a store keeps that the leaf completes.
+    pub fn push_completing(&mut self, leaf: Hash, nodes: &mut Vec<Node>) {
+        self.frontier.push_completing(leaf, |level, index, hash| {
+            super::writer::keep_node(nodes, level, index, hash)
+        });
+        self.watch();
+    }
+
+    fn watch(&mut self) {
         if let Some(root) = self.roots.get_mut(&self.frontier.len()) {
             *root = Some(self.frontier.root());
         }
@@ -166,17 +240,19 @@ impl Roots for Watched {
     }
 }
 
-/// The Merkle tree of a journal as its lines' hashes give it (not re-hashing the records: a
-/// proof carries the record, whose hash the verifier computes).
-pub fn tree_of(reader: &Reader) -> Result<Tree> {
+/// The Merkle tree of a registry's records as their lines' hashes give it (not re-hashing the
+/// records: a proof carries the record, whose hash the verifier computes): the whole journal read.
+pub fn tree_of(log: &dyn Log) -> Result<Tree> {
     let mut tree = Tree::new();
-    reader.scan(|number, line| {
-        let hash = line
-            .get(9..73)
-            .filter(|_| line.starts_with(b"{\"hash\":\""))
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .with_context(|| format!("registry {}, line {number}: not a record", reader.code))?;
-        tree.push(leaf(hash));
+    log.scan(1, &mut |block| {
+        for (seq, line) in block.lines() {
+            let hash = line
+                .get(9..73)
+                .filter(|_| line.starts_with(b"{\"hash\":\""))
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .with_context(|| format!("{}, record {seq}: not a record", log.describe()))?;
+            tree.push(leaf(hash));
+        }
         Ok(())
     })?;
     Ok(tree)
@@ -214,14 +290,14 @@ pub enum Proof {
     Consistency(ConsistencyProof),
 }
 
-/// The inclusion proof of the record `found` (with its line's text, `record`) against the
-/// latest checkpoint of registry `reader`.
-pub fn prove_inclusion(reader: &Reader, seq: u64, record: &Record) -> Result<InclusionProof> {
-    let checkpoints = load(&reader.journal().dir)?;
+/// The inclusion proof of `record` (at `seq`) against the latest checkpoint of `log`: from the
+/// kept Merkle nodes when its index covers the checkpoint, else from the whole journal.
+pub fn prove_inclusion(log: &dyn Log, seq: u64, record: &Record) -> Result<InclusionProof> {
+    let checkpoints = load(log)?;
     let Some(checkpoint) = checkpoints.last() else {
         bail!(
             "registry {} has no checkpoint yet: the next batch makes one",
-            reader.code
+            log.code()
         );
     };
     ensure!(
@@ -230,20 +306,29 @@ pub fn prove_inclusion(reader: &Reader, seq: u64, record: &Record) -> Result<Inc
          covers it",
         checkpoint.size
     );
-    let tree = tree_of(reader)?;
-    let root = tree
-        .root_at(checkpoint.size)
-        .map(|r| merkle::to_hex(&r))
-        .context("the journal is shorter than its last checkpoint: run `qujat registry check`")?;
+    let indexed = log.indexed()?.size;
+    let (root, path) = if checkpoint.size <= indexed {
+        let tree = StoredTree::new(log, indexed);
+        (
+            tree.root(checkpoint.size)?,
+            tree.inclusion(seq, checkpoint.size)?,
+        )
+    } else {
+        let tree = tree_of(log)?;
+        let root = tree.root_at(checkpoint.size).context(
+            "the journal is shorter than its last checkpoint: run `qujat registry check`",
+        )?;
+        let path = tree
+            .inclusion_proof(seq - 1, checkpoint.size)
+            .expect("seq is within the checkpoint");
+        (root, path)
+    };
     ensure!(
-        root == checkpoint.root,
+        merkle::to_hex(&root) == checkpoint.root,
         "the journal no longer has its last checkpoint's root: run `qujat registry check`"
     );
-    let path = tree
-        .inclusion_proof(seq - 1, checkpoint.size)
-        .expect("seq is within the checkpoint");
     Ok(InclusionProof {
-        registry: reader.code.clone(),
+        registry: log.code().to_string(),
         record: record.canonical(),
         index: seq - 1,
         checkpoint: checkpoint.clone(),
@@ -252,15 +337,15 @@ pub fn prove_inclusion(reader: &Reader, seq: u64, record: &Record) -> Result<Inc
 }
 
 /// The consistency proof from the checkpoint of size `old` to the latest checkpoint.
-pub fn prove_consistency(reader: &Reader, old: u64) -> Result<ConsistencyProof> {
-    let checkpoints = load(&reader.journal().dir)?;
+pub fn prove_consistency(log: &dyn Log, old: u64) -> Result<ConsistencyProof> {
+    let checkpoints = load(log)?;
     let (Some(old), Some(new)) = (
         checkpoints.iter().find(|c| c.size == old),
         checkpoints.last(),
     ) else {
         bail!(
             "registry {} has no checkpoint of size {old} (sizes: {})",
-            reader.code,
+            log.code(),
             checkpoints
                 .iter()
                 .map(|c| c.size.to_string())
@@ -268,14 +353,14 @@ pub fn prove_consistency(reader: &Reader, old: u64) -> Result<ConsistencyProof> 
                 .join(", ")
         );
     };
-    let tree = tree_of(reader)?;
+    let tree = tree_of(log)?;
     let problems = problems(&checkpoints, &tree);
     ensure!(problems.is_empty(), "{}", problems.join("; "));
     let path = tree
         .consistency_proof(old.size, new.size)
         .context("the old checkpoint must not be empty")?;
     Ok(ConsistencyProof {
-        registry: reader.code.clone(),
+        registry: log.code().to_string(),
         old: old.clone(),
         new: new.clone(),
         path: path.iter().map(merkle::to_hex).collect(),
@@ -340,6 +425,7 @@ mod tests {
         let good = |size: u64| Checkpoint {
             size,
             root: merkle::to_hex(&tree.root_at(size).unwrap()),
+            note: None,
         };
         let sets = [
             vec![good(0), good(1), good(17), good(32), good(40)],
@@ -349,11 +435,13 @@ mod tests {
                 Checkpoint {
                     size: 9,
                     root: good(8).root,
+                    note: None,
                 },
                 good(31),
                 Checkpoint {
                     size: 41,
                     root: good(40).root,
+                    note: None,
                 },
                 good(3),
             ],

@@ -69,8 +69,16 @@ pub struct Frontier {
 impl Frontier {
     /// Appends a leaf hash (see [`leaf_hash`]), merging the subtrees it completes.
     pub fn push(&mut self, leaf: Hash) {
+        self.push_completing(leaf, |_, _, _| {});
+    }
+
+    /// Like [`push`](Self::push), calling `completed(level, index, hash)` for every complete
+    /// subtree it closes (leaves `index·2^level .. (index+1)·2^level`), the leaf's own included
+    /// (level 0).
+    pub fn push_completing(&mut self, leaf: Hash, mut completed: impl FnMut(u32, u64, &Hash)) {
         self.len += 1;
         let (mut height, mut hash) = (0, leaf);
+        completed(0, self.len - 1, &hash);
         while let Some(&(left_height, left)) = self.peaks.last() {
             if left_height != height {
                 break;
@@ -78,8 +86,23 @@ impl Frontier {
             self.peaks.pop();
             hash = node_hash(&left, &hash);
             height += 1;
+            completed(height, (self.len >> height) - 1, &hash);
         }
         self.peaks.push((height, hash));
+    }
+
+    /// The frontier of a tree of `len` leaves from its complete subtrees, given by
+    /// `subtree(level, index)`: one per set bit of `len`.
+    pub fn at<E>(len: u64, subtree: impl Fn(u32, u64) -> Result<Hash, E>) -> Result<Frontier, E> {
+        let mut peaks = Vec::new();
+        let mut start = 0u64;
+        for level in (0..u64::BITS).rev() {
+            if len & (1u64 << level) != 0 {
+                peaks.push((level, subtree(level, start >> level)?));
+                start += 1u64 << level;
+            }
+        }
+        Ok(Frontier { len, peaks })
     }
 
     /// How many leaves it has had.
@@ -202,52 +225,122 @@ impl Tree {
         }
     }
 
-    /// `MTH(D[start:end])` for `start < end <= len`.
     fn range(&self, start: usize, end: usize) -> Hash {
-        let n = end - start;
-        if n.is_power_of_two() && start.is_multiple_of(n) {
-            let level = n.trailing_zeros() as usize;
-            return self.level(level)[start >> level];
-        }
-        // The left part is complete (cached); only the right part recurses.
-        let k = split(n);
-        node_hash(&self.range(start, start + k), &self.range(start + k, end))
+        let Ok(hash) = range(self, start as u64, end as u64);
+        hash
     }
 
-    /// Appends `PATH(m, D[start:end])`, `m` counted from `start`.
     fn path(&self, m: usize, start: usize, end: usize, proof: &mut Vec<Hash>) {
-        let n = end - start;
-        if n == 1 {
-            return;
-        }
-        let k = split(n);
-        if m < k {
-            self.path(m, start, start + k, proof);
-            proof.push(self.range(start + k, end));
-        } else {
-            self.path(m - k, start + k, end, proof);
-            proof.push(self.range(start, start + k));
-        }
+        let Ok(()) = path(self, m as u64, start as u64, end as u64, proof);
     }
 
-    /// Appends `SUBPROOF(m, D[start:end], complete)`.
     fn subproof(&self, m: usize, start: usize, end: usize, complete: bool, proof: &mut Vec<Hash>) {
-        let n = end - start;
-        if m == n {
-            if !complete {
-                proof.push(self.range(start, end));
-            }
-            return;
-        }
-        let k = split(n);
-        if m <= k {
-            self.subproof(m, start, start + k, complete, proof);
-            proof.push(self.range(start + k, end));
-        } else {
-            self.subproof(m - k, start + k, end, false, proof);
-            proof.push(self.range(start, start + k));
-        }
+        let Ok(()) = subproof(self, m as u64, start as u64, end as u64, complete, proof);
     }
+}
+
+/// Where the hashes of complete, aligned subtrees come from: a tree in memory, or a registry's
+/// store (which keeps some and computes the rest from its records' hashes).
+pub trait Subtrees {
+    type Error;
+    /// The root of leaves `index·2^level .. (index+1)·2^level`, a complete subtree.
+    fn subtree(&self, level: u32, index: u64) -> Result<Hash, Self::Error>;
+}
+
+impl Subtrees for Tree {
+    type Error = std::convert::Infallible;
+
+    fn subtree(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
+        Ok(self.level(level as usize)[index as usize])
+    }
+}
+
+/// `MTH(D[start:end])` for `start < end`.
+pub fn range<S: Subtrees>(tree: &S, start: u64, end: u64) -> Result<Hash, S::Error> {
+    let n = end - start;
+    if n.is_power_of_two() && start.is_multiple_of(n) {
+        let level = n.trailing_zeros();
+        return tree.subtree(level, start >> level);
+    }
+    // The left part is complete; only the right part recurses.
+    let k = split(n as usize) as u64;
+    Ok(node_hash(
+        &range(tree, start, start + k)?,
+        &range(tree, start + k, end)?,
+    ))
+}
+
+/// The root of the first `size` leaves (the empty root for none).
+pub fn root<S: Subtrees>(tree: &S, size: u64) -> Result<Hash, S::Error> {
+    if size == 0 {
+        Ok(empty_root())
+    } else {
+        range(tree, 0, size)
+    }
+}
+
+/// Appends `PATH(m, D[start:end])`, `m` counted from `start`.
+pub fn path<S: Subtrees>(
+    tree: &S,
+    m: u64,
+    start: u64,
+    end: u64,
+    proof: &mut Vec<Hash>,
+) -> Result<(), S::Error> {
+    let n = end - start;
+    if n == 1 {
+        return Ok(());
+    }
+    let k = split(n as usize) as u64;
+    if m < k {
+        path(tree, m, start, start + k, proof)?;
+        proof.push(range(tree, start + k, end)?);
+    } else {
+        path(tree, m - k, start + k, end, proof)?;
+        proof.push(range(tree, start, start + k)?);
+    }
+    Ok(())
+}
+
+/// Appends `SUBPROOF(m, D[start:end], complete)`.
+pub fn subproof<S: Subtrees>(
+    tree: &S,
+    m: u64,
+    start: u64,
+    end: u64,
+    complete: bool,
+    proof: &mut Vec<Hash>,
+) -> Result<(), S::Error> {
+    let n = end - start;
+    if m == n {
+        if !complete {
+            proof.push(range(tree, start, end)?);
+        }
+        return Ok(());
+    }
+    let k = split(n as usize) as u64;
+    if m <= k {
+        subproof(tree, m, start, start + k, complete, proof)?;
+        proof.push(range(tree, start + k, end)?);
+    } else {
+        subproof(tree, m - k, start + k, end, false, proof)?;
+        proof.push(range(tree, start, start + k)?);
+    }
+    Ok(())
+}
+
+/// The audit path of leaf `index` in the tree of `size` leaves; `index < size`.
+pub fn inclusion_path<S: Subtrees>(tree: &S, index: u64, size: u64) -> Result<Vec<Hash>, S::Error> {
+    let mut proof = Vec::new();
+    path(tree, index, 0, size, &mut proof)?;
+    Ok(proof)
+}
+
+/// The consistency proof from `old` to `new` leaves; `0 < old <= new`.
+pub fn consistency_path<S: Subtrees>(tree: &S, old: u64, new: u64) -> Result<Vec<Hash>, S::Error> {
+    let mut proof = Vec::new();
+    subproof(tree, old, 0, new, true, &mut proof)?;
+    Ok(proof)
 }
 
 /// Why a proof was rejected.

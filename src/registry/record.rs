@@ -21,22 +21,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 const LINE_HEAD: &[u8] = b"{\"hash\":\"";
 const LINE_MID: &[u8] = b"\",\"record\":";
 
-/// Hex SHA-256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// The canonical JSON text of a value: sorted keys, no insignificant whitespace.
-pub fn canonical(value: &Json) -> String {
-    // serde_json's map is ordered by key (no `preserve_order` feature), so plain serialisation
-    // is canonical.
-    serde_json::to_string(value).expect("JSON values always serialise")
-}
-
-/// Hex SHA-256 of a value's canonical JSON.
-pub fn hash_json(value: &Json) -> String {
-    sha256_hex(canonical(value).as_bytes())
-}
+pub use crate::digest::{canonical, hash_json, sha256_hex};
 
 /// A registry record: its place in the journal, its link to the previous record, and what it
 /// registers.
@@ -330,6 +315,9 @@ pub enum LineError {
     Json(String),
     #[error("not in canonical form (rewritten by a tool?)")]
     NotCanonical,
+    /// What a whole read finds inconsistent within a record (`registry check --full`).
+    #[error("{0}")]
+    Content(String),
 }
 
 /// Splits a line (without its newline) into its hash and the hashed record bytes, checking the

@@ -1,109 +1,30 @@
 //! Template versions, addressed by content and kept beside the registry for good.
 //!
 //! A template version is its main file plus every file of the shared `lib/` folder, as one
-//! canonical JSON bundle; its SHA-256 is the version a record names. The bundle is stored as
-//! `registry/templates/<hash>.json` before the first record naming it is appended, so a document
-//! issued under an old ministry name can always be rendered again with that name.
-
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+//! canonical JSON bundle; its SHA-256 is the version a record names. The bundle is kept in the
+//! registry store before the first record naming it is appended, so a document issued under an
+//! old ministry name can always be rendered again with that name.
 
 use anyhow::{Context, Result, bail, ensure};
-use serde::{Deserialize, Serialize};
 
-use super::record::{canonical, sha256_hex};
-use crate::fsio::write_atomically;
+pub use crate::render::bundle::{LIB_DIR, TemplateBundle};
+use crate::store::{Kind, Store};
 
-/// The folder of the templates every version may use (imports reach it as `/lib/…`).
-pub const LIB_DIR: &str = "lib";
-
-/// One template version: its files by path relative to the templates folder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateBundle {
-    /// The main file, e.g. `media/certificate.typ`.
-    pub main: String,
-    /// Every file of the version: the main file and the shared library.
-    pub files: BTreeMap<String, String>,
+/// The template versions kept in a registry store.
+#[derive(Clone, Copy)]
+pub struct TemplateStore<'a> {
+    store: &'a dyn Store,
 }
 
-impl TemplateBundle {
-    /// Collects template `main` from the templates folder `dir`.
-    pub fn collect(dir: &Path, main: &str) -> Result<TemplateBundle> {
-        let mut files = BTreeMap::new();
-        let main_path = dir.join(main);
-        let text = std::fs::read_to_string(&main_path)
-            .with_context(|| format!("cannot read template {}", main_path.display()))?;
-        files.insert(main.to_string(), text);
-        let lib = dir.join(LIB_DIR);
-        if lib.is_dir() {
-            for entry in walkdir::WalkDir::new(&lib).sort_by_file_name() {
-                let entry = entry.with_context(|| format!("cannot read {}", lib.display()))?;
-                if !entry.file_type().is_file() {
-                    continue;
-                }
-                let relative = entry
-                    .path()
-                    .strip_prefix(dir)
-                    .expect("under the templates folder");
-                let name = relative
-                    .to_str()
-                    .with_context(|| {
-                        format!("template file name {} is not UTF-8", relative.display())
-                    })?
-                    .replace('\\', "/");
-                let text = std::fs::read_to_string(entry.path()).with_context(|| {
-                    format!(
-                        "cannot read template file {} (templates are UTF-8 text)",
-                        entry.path().display()
-                    )
-                })?;
-                files.insert(name, text);
-            }
-        }
-        Ok(TemplateBundle {
-            main: main.to_string(),
-            files,
-        })
-    }
-
-    /// The bundle's canonical JSON, whose SHA-256 is its version.
-    pub fn canonical(&self) -> String {
-        canonical(&serde_json::to_value(self).expect("bundles always serialise"))
-    }
-
-    pub fn version(&self) -> String {
-        sha256_hex(self.canonical().as_bytes())
-    }
-}
-
-/// The store of template versions under a registry root.
-#[derive(Debug, Clone)]
-pub struct TemplateStore {
-    dir: PathBuf,
-}
-
-impl TemplateStore {
-    pub fn new(registry_root: &Path) -> TemplateStore {
-        TemplateStore {
-            dir: registry_root.join("templates"),
-        }
-    }
-
-    fn path(&self, version: &str) -> PathBuf {
-        self.dir.join(format!("{version}.json"))
+impl<'a> TemplateStore<'a> {
+    pub fn new(store: &'a dyn Store) -> TemplateStore<'a> {
+        TemplateStore { store }
     }
 
     /// Keeps a version if it is not kept yet, durably, and returns its hash.
     pub fn keep(&self, bundle: &TemplateBundle) -> Result<String> {
-        let text = bundle.canonical();
-        let version = sha256_hex(text.as_bytes());
-        let path = self.path(&version);
-        if path.exists() {
-            return Ok(version);
-        }
-        write_atomically(&path, text.as_bytes())?;
-        Ok(version)
+        self.store
+            .keep(Kind::Template, bundle.canonical().as_bytes())
     }
 
     /// Loads a kept version, checking its content still has its hash.
@@ -112,23 +33,14 @@ impl TemplateStore {
             version.len() == 64 && version.bytes().all(|b| b.is_ascii_hexdigit()),
             "{version:?} is not a template version"
         );
-        let path = self.path(version);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                bail!(
-                    "template version {version} is not kept in {}",
-                    self.dir.display()
-                )
-            }
-            Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        let Some(bytes) = self.store.kept(Kind::Template, version)? else {
+            bail!(
+                "template version {version} is not kept in {}",
+                self.store.describe()
+            );
         };
-        ensure!(
-            sha256_hex(text.as_bytes()) == version,
-            "template version file {} does not match its hash (edited?)",
-            path.display()
-        );
-        serde_json::from_str(&text).with_context(|| format!("cannot read {}", path.display()))
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("template version {version} cannot be read"))
     }
 }
 
@@ -151,7 +63,8 @@ mod tests {
         );
 
         let registry = tempfile::tempdir().unwrap();
-        let store = TemplateStore::new(registry.path());
+        let files = crate::store::files::Files::new(registry.path());
+        let store = TemplateStore::new(&files);
         let h1 = store.keep(&v1).unwrap();
         assert_eq!(h1, v1.version());
 

@@ -10,6 +10,7 @@
 //! only, `today()` is unavailable, and the PDF's identifier, timestamp and creator come from the
 //! registry record. The same inputs give the same bytes, in any process.
 
+pub mod bundle;
 mod fonts;
 mod world;
 
@@ -31,7 +32,7 @@ use world::DocumentWorld;
 
 use crate::date::Date;
 use crate::qr::{self, Payload};
-use crate::registry::templates::TemplateBundle;
+pub use bundle::TemplateBundle;
 
 /// The virtual path of the document's data.
 pub const DATA_PATH: &str = "/case.json";

@@ -5,6 +5,7 @@
 //! dates, what identifies the case and is hashed) and the view (labels and written dates in both
 //! languages, what templates show).
 
+pub mod text;
 mod value;
 
 use serde_json::{Map, Value as Json};
@@ -14,6 +15,7 @@ use crate::catalogue::{AuthorityPeriod, Catalogue, FieldType, Fields, Service, t
 use crate::date::Date;
 use crate::problem::{Origin, Problem};
 
+pub use text::{Glyph, Glyphs};
 pub use value::{Checked, date_view};
 
 /// A case that follows every rule of its service.
@@ -34,17 +36,20 @@ pub struct ValidCase {
     pub canonical: Json,
     /// The same data as documents show it: labels and dates written out in both languages.
     pub view: Json,
+    /// The canonical form of the texts as given, when putting them in normal form C changed
+    /// one: a case registered before qujat normalised texts is still found to be the same.
+    pub as_given: Option<Json>,
 }
 
-/// Whether a character can be typeset with the shipped fonts.
-pub type Covers<'a> = &'a (dyn Fn(char) -> bool + Sync);
+/// How the shipped fonts print a character ([`Glyphs::of`]).
+pub type GlyphOf<'a> = &'a (dyn Fn(char) -> Glyph + Sync);
 
 /// Applies the catalogue's rules to raw cases.
 pub struct Validator<'a> {
     pub catalogue: &'a Catalogue,
     /// The run date: no date in a case may be after it.
     pub today: Date,
-    pub covers: Covers<'a>,
+    pub glyphs: GlyphOf<'a>,
 }
 
 /// The state of checking one case.
@@ -58,11 +63,28 @@ struct Check<'a> {
     /// Dates (as day numbers) and integers already checked, for `not_before`: path, value, how
     /// it is written.
     ordered: Vec<(String, i64, String)>,
+    /// Whether texts are put in normal form C, and whether that changed one.
+    normalise: bool,
+    normalised: bool,
 }
 
 impl Validator<'_> {
     /// Checks one case against the common fields and its service's fields.
     pub fn validate(&self, raw: &RawCase) -> Result<ValidCase, Vec<Problem>> {
+        let (mut valid, normalised) = self.check(raw, true)?;
+        if normalised {
+            // Rare (text composed by normalisation): checked again as given, for its hash.
+            valid.as_given = self
+                .check(raw, false)
+                .ok()
+                .map(|(given, _)| given.canonical);
+        }
+        Ok(valid)
+    }
+
+    /// Checks one case, its texts put in normal form C if `normalise`; says whether that
+    /// changed any.
+    fn check(&self, raw: &RawCase, normalise: bool) -> Result<(ValidCase, bool), Vec<Problem>> {
         let mut check = Check {
             validator: self,
             raw,
@@ -71,6 +93,8 @@ impl Validator<'_> {
             service: None,
             authority: None,
             ordered: Vec::new(),
+            normalise,
+            normalised: false,
         };
         let service = self.find_service(raw, &mut check);
         check.service = service;
@@ -119,6 +143,8 @@ impl Validator<'_> {
         }
         if let Some(id) = raw.id()
             && let Some(why) = unsafe_case_id(id)
+                .map(str::to_string)
+                .or_else(|| mixed_script(id))
         {
             let node = raw.tree.at_path("id").first().copied();
             check.problem_at(node, "id", format!("{id:?} {why}"));
@@ -147,7 +173,8 @@ impl Validator<'_> {
         };
         let decision_date = date_at("decision.date");
         let application_date = date_at("application.date");
-        Ok(ValidCase {
+        let normalised = check.normalised;
+        let valid = ValidCase {
             outcome: canonical["decision"]["outcome"]
                 .as_str()
                 .unwrap_or_default()
@@ -167,7 +194,9 @@ impl Validator<'_> {
                 .to_string(),
             canonical,
             view: Json::Object(view),
-        })
+            as_given: None,
+        };
+        Ok((valid, normalised))
     }
 
     fn find_service<'a>(&'a self, raw: &RawCase, check: &mut Check<'_>) -> Option<&'a Service> {
@@ -402,10 +431,40 @@ fn unsafe_case_id(id: &str) -> Option<&'static str> {
     }
 }
 
-/// Whether a node holds nothing but whitespace.
+/// Whether a case id mixes scripts (a Cyrillic М among Latin letters, say): one that looks like
+/// another case's id and is not. Digits and punctuation belong to every script.
+fn mixed_script(id: &str) -> Option<String> {
+    use unicode_script::{Script, UnicodeScript};
+    use unicode_security::MixedScript;
+    if id.is_single_script() {
+        return None;
+    }
+    let mut scripts: Vec<(Script, String)> = Vec::new();
+    for c in id.chars() {
+        let script = c.script();
+        if matches!(script, Script::Common | Script::Inherited | Script::Unknown) {
+            continue;
+        }
+        match scripts.iter_mut().find(|(s, _)| *s == script) {
+            Some((_, letters)) => letters.push(c),
+            None => scripts.push((script, c.to_string())),
+        }
+    }
+    let named: Vec<String> = scripts
+        .iter()
+        .map(|(script, letters)| format!("{} {letters}", script.full_name()))
+        .collect();
+    Some(format!(
+        "mixes the letters of several scripts ({}): a lookalike letter typed in another \
+         alphabet? A case id is written in one",
+        named.join(", ")
+    ))
+}
+
+/// Whether a node holds nothing a reader would see ([`text::is_blank`]).
 fn is_blank(node: &Node) -> bool {
     match node.text() {
-        Some(text) => text.trim().is_empty(),
+        Some(text) => text::is_blank(text),
         None => node.entries().iter().all(|(_, n)| is_blank(n)),
     }
 }

@@ -35,8 +35,15 @@ const BASE: &str = r#"<case id="T-1" service="media-registration">
   <editorial_address>Астана</editorial_address>
 </case>"#;
 
-fn covers_everything_but_han(c: char) -> bool {
-    !('\u{4E00}'..='\u{9FFF}').contains(&c)
+/// Fonts that print everything but Han ideographs (and draw spaces as nothing).
+fn glyphs_but_han(c: char) -> Glyph {
+    if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+        Glyph::Missing
+    } else if c.is_whitespace() {
+        Glyph::Blank
+    } else {
+        Glyph::Drawn
+    }
 }
 
 fn check_format(format: &str, text: &str) -> Result<ValidCase, Vec<Problem>> {
@@ -47,7 +54,7 @@ fn check_format(format: &str, text: &str) -> Result<ValidCase, Vec<Problem>> {
     let validator = Validator {
         catalogue: &CATALOGUE,
         today: "2026-11-25".parse().unwrap(),
-        covers: &covers_everything_but_han,
+        glyphs: &glyphs_but_han,
     };
     validator.validate(&cases[0])
 }
@@ -301,6 +308,65 @@ fn texts_documents_cannot_show_are_refused() {
 }
 
 #[test]
+fn texts_are_judged_by_unicode_properties() {
+    let title = |text: &str| BASE.replace("<title>Жас Алаш", &format!("<title>Жас{text}Алаш"));
+    for (text, says) in [
+        ("\u{2028}", "U+2028, a line or paragraph separator"),
+        ("\u{2029}", "U+2029, a line or paragraph separator"),
+        ("\u{34F}", "the invisible character U+034F"),
+        ("\u{3164}", "the invisible character U+3164"),
+        ("\u{E000}", "the private-use character U+E000"),
+        (" \u{301}", "the combining mark U+0301 with no letter"),
+    ] {
+        assert!(has(&problems(&title(text)), "title", says), "{text:?}");
+    }
+    // Only spaces, an invisible letter and a combining accent: no title at all.
+    let blank = BASE.replace("<title>Жас Алаш", "<title>  \u{3164} \u{301} ");
+    assert!(has(&problems(&blank), "title", "missing or empty"));
+    // A field with the same in a bilingual group: its Kazakh text is absent.
+    let name = BASE.replace(
+        "<name lang=\"kk\">«Алаш» ЖШС</name>",
+        "<name lang=\"kk\">\u{200B}\u{2003}</name>",
+    );
+    assert!(has(&problems(&name), "applicant.name.kk", "U+200B"));
+}
+
+#[test]
+fn texts_are_composed_and_the_case_as_given_is_kept_for_its_hash() {
+    let decomposed = BASE.replace("<title>Жас Алаш", "<title>Жаи\u{306}ық");
+    let valid = check(&decomposed).unwrap();
+    assert_eq!(valid.canonical["title"], "Жайық");
+    let as_given = valid.as_given.expect("normalising changed the title");
+    assert_eq!(as_given["title"], "Жаи\u{306}ық");
+    let mut composed = as_given.clone();
+    composed["title"] = json!("Жайық");
+    assert_eq!(composed, valid.canonical, "only the title differs");
+    // Composed already: nothing kept beside it.
+    assert!(check(BASE).unwrap().as_given.is_none());
+    // A case id is a key: never changed, refused when not composed.
+    let id = BASE.replace("id=\"T-1\"", "id=\"Т-и\u{306}\"");
+    assert!(has(&problems(&id), "id", "normal form C"));
+}
+
+#[test]
+fn a_case_id_is_written_in_one_script() {
+    let mixed = BASE.replace("id=\"T-1\"", "id=\"\u{41C}R-2026-0107\"");
+    assert!(has(
+        &problems(&mixed),
+        "id",
+        "mixes the letters of several scripts (Cyrillic М, Latin R)"
+    ));
+    for id in [
+        "МР-2026-0107",
+        "MR-2026-0107",
+        "ДЕЛО-15/Б".replace('/', "-").as_str(),
+    ] {
+        let one = BASE.replace("id=\"T-1\"", &format!("id=\"{id}\""));
+        assert!(check(&one).is_ok(), "{id}: {:?}", problems(&one));
+    }
+}
+
+#[test]
 fn markup_is_just_text() {
     let markup = r##"#panic("x") ] [ \ $ * @ <a> _ ` #set text(red)"##;
     let xml = BASE.replace(
@@ -358,7 +424,7 @@ fn the_examples_in_the_format_documentation_are_valid() {
     let validator = Validator {
         catalogue: &CATALOGUE,
         today: "2026-11-25".parse().unwrap(),
-        covers: &covers_everything_but_han,
+        glyphs: &glyphs_but_han,
     };
     let mut checked = 0;
     for (format, fence) in [("xml", "```xml\n<?xml"), ("csv", "```csv\n")] {

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use super::Check;
+use super::{Check, text};
 use crate::case::{Node, Value};
 use crate::catalogue::{Choice, FieldSpec, FieldType};
 use crate::date::Date;
@@ -94,28 +94,36 @@ impl Check<'_> {
         }
     }
 
-    /// A node's text, trimmed, with line breaks normalised, checked for what no document may hold.
+    /// A node's text, trimmed, with line breaks normalised and in Unicode normal form C,
+    /// checked for what no document may hold ([`super::text`]).
     fn text(&mut self, node: &Node, shown: &str, spec: &FieldSpec) -> Option<String> {
         let raw = node.text().unwrap_or_default();
         let text = raw.trim().replace("\r\n", "\n");
+        // A case id is a key the registry finds cases by: it is never changed, only refused if
+        // it is not composed (so two spellings of one id cannot both be registered).
+        let text = if shown == "id" {
+            if !text::is_nfc(&text) {
+                self.problem_at(
+                    Some(node),
+                    shown,
+                    "is not in Unicode normal form C (a letter written as a base letter and a \
+                     combining mark); write it composed",
+                );
+                return None;
+            }
+            text
+        } else if self.normalise {
+            let (text, changed) = text::nfc(text);
+            self.normalised |= changed;
+            text
+        } else {
+            text
+        };
         let multiline =
             spec.multiline && matches!(spec.kind, FieldType::Text | FieldType::Bilingual);
-        if let Some(c) = text
-            .chars()
-            .find(|&c| (c.is_control() && !(multiline && c == '\n')) || is_invisible(c))
-        {
-            let what = if c == '\n' {
-                "a line break".to_string()
-            } else if is_invisible(c) {
-                format!("the invisible character U+{:04X}", c as u32)
-            } else {
-                format!("control character U+{:04X}", c as u32)
-            };
-            self.problem_at(
-                Some(node),
-                shown,
-                format!("holds {what}, which documents cannot show"),
-            );
+        let glyphs = self.validator.glyphs;
+        if let Some((c, unfit)) = text::first_unfit(&text, multiline, &|c| glyphs(c)) {
+            self.problem_at(Some(node), shown, format!("holds {}", unfit.describe(c)));
             return None;
         }
         let length = text.chars().count();
@@ -126,20 +134,6 @@ impl Check<'_> {
                 format!(
                     "is {length} characters long; at most {} are allowed",
                     spec.max_len()
-                ),
-            );
-            return None;
-        }
-        if let Some(c) = text
-            .chars()
-            .find(|&c| !c.is_whitespace() && !(self.validator.covers)(c))
-        {
-            self.problem_at(
-                Some(node),
-                shown,
-                format!(
-                    "holds {c:?} (U+{:04X}), which the document fonts cannot print",
-                    c as u32
                 ),
             );
             return None;
@@ -482,14 +476,4 @@ impl Check<'_> {
 
 fn opt(bound: Option<i64>) -> String {
     bound.map(|b| b.to_string()).unwrap_or_default()
-}
-
-/// Characters that change how text reads without showing themselves: direction overrides and
-/// isolates (which can make a printed name differ from the registered one), zero-width spaces
-/// and joiners, soft hyphens and the byte-order mark. No Kazakh or Russian text needs them.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}'
-    )
 }

@@ -773,3 +773,654 @@ fn an_image_named_xml_is_rejected_as_binary() {
     h.expect_issued(&[]);
     h.expect_nothing_written_for(&[]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 20: inputs written without sight of the code.
+
+/// "Заявки" and "Папка" in Windows-1251, as a Windows share mounted without a UTF-8 character set
+/// names them.
+const ZAYAVKI_1251: &[u8] = b"\xC7\xE0\xFF\xE2\xEA\xE8";
+const PAPKA_1251: &[u8] = b"\xCF\xE0\xEF\xEA\xE0";
+
+/// A path of `cases/` made of bytes that are not UTF-8.
+fn bytes_path(project: &Project, parts: &[&[u8]]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let mut path = project.cases();
+    for part in parts {
+        path.push(std::ffi::OsStr::from_bytes(part));
+    }
+    path
+}
+
+/// Puts `corpus/<name>` in the project under a path of non-UTF-8 bytes.
+fn put_under(project: &Project, name: &str, parts: &[&[u8]]) {
+    let path = bytes_path(project, parts);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::copy(corpus(name), path).unwrap();
+}
+
+#[test]
+fn a_file_named_in_windows_1251_is_read_and_named_by_its_bytes() {
+    let h = Hostile::run_with(|project| {
+        let mut name = ZAYAVKI_1251.to_vec();
+        name.extend_from_slice(b".csv");
+        put_under(project, "bad_iin.csv", &[&name]);
+        put_under(project, "bad_bin.xml", &[PAPKA_1251, b"bad_bin.xml"]);
+        // A name may hold control characters too: they must not reach the terminal.
+        put_under(project, "future_date.csv", &[b"\x1b[2J\x1b[31mnight.csv"]);
+    });
+    // Before: "path contains invalid UTF-8 characters", exit 2, nothing issued, no report.
+    h.expect_exit(1);
+    h.expect_rejections(3);
+    h.expect_rejected(Located {
+        file: "\\x1B[2J\\x1B[31mnight.csv",
+        pos: row(2),
+        case_id: Some("MR-2026-0226"),
+        field: Some("decision.date"),
+        ..Located::default()
+    });
+    assert!(
+        !h.run.stderr.contains('\x1b') && !h.run.stdout.contains('\x1b'),
+        "an escape sequence from a file name reached the terminal"
+    );
+    h.expect_rejected(Located {
+        file: "\\xC7\\xE0\\xFF\\xE2\\xEA\\xE8.csv",
+        pos: row(3),
+        case_id: Some("MR-2026-0221"),
+        field: Some("applicant.iin"),
+        says: &["check digit"],
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file: "\\xCF\\xE0\\xEF\\xEA\\xE0/bad_bin.xml",
+        pos: line(6),
+        case_id: Some("MR-2026-0222"),
+        field: Some("applicant.bin"),
+        ..Located::default()
+    });
+    h.expect_issued(&["MR-2026-0220", "MR-2026-0223", "MR-2026-0227"]);
+    h.expect_nothing_written_for(&["MR-2026-0221", "MR-2026-0222", "MR-2026-0226"]);
+    let warnings = h.report["warnings"].to_string();
+    assert!(warnings.contains("Заявки.csv"), "{warnings}");
+    assert!(warnings.contains("not UTF-8"), "{warnings}");
+    let issued = h.report["documents"].to_string();
+    assert!(
+        issued.contains("cases/\\\\xC7\\\\xE0\\\\xFF\\\\xE2\\\\xEA\\\\xE8.csv"),
+        "{issued}"
+    );
+}
+
+#[test]
+fn text_a_person_cannot_see_or_the_fonts_cannot_print_is_refused_at_validation() {
+    let h = Hostile::corpus(&["invisible_text.xml"]);
+    h.expect_exit(1);
+    h.expect_rejections(5);
+    let file = "invisible_text.xml";
+    for (pos, case_id, field, says) in [
+        // A line separator broke a title over two lines.
+        (18, "MR-2026-0260", "title", "U+2028"),
+        // The Ogham space mark passed as white space, and failed at rendering.
+        (44, "MR-2026-0261", "title", "cannot print"),
+        (
+            60,
+            "MR-2026-0262",
+            "applicant.name.kk",
+            "invisible character U+034F",
+        ),
+        // The braille blank is a symbol the fonts print as nothing.
+        (
+            104,
+            "MR-2026-0263",
+            "chief_editor",
+            "U+2800, which the document fonts print as nothing",
+        ),
+        // Spaces and a combining accent: no visible character, so no title.
+        (108, "MR-2026-0264", "title", "missing or empty"),
+    ] {
+        h.expect_rejected(Located {
+            file,
+            pos: line(pos),
+            case_id: Some(case_id),
+            field: Some(field),
+            says: &[says],
+            says_not: &["rendered"],
+        });
+    }
+    // Written decomposed (и + U+0306), registered composed: the same text, one encoding.
+    h.expect_issued(&["MR-2026-0265"]);
+    let record = h
+        .project
+        .records("media")
+        .into_iter()
+        .find(|r| r["case_id"] == "MR-2026-0265")
+        .unwrap();
+    assert_eq!(record["data"]["case"]["title"], "Жайық толқыны");
+    assert_eq!(
+        record["data"]["case"]["chief_editor"],
+        "Жақыпова Айгүл Нұрланқызы"
+    );
+    h.expect_nothing_written_for(&[
+        "MR-2026-0260",
+        "MR-2026-0261",
+        "MR-2026-0262",
+        "MR-2026-0263",
+        "MR-2026-0264",
+    ]);
+}
+
+#[test]
+fn lookalike_ids_and_a_second_case_of_one_application_are_refused() {
+    let h = Hostile::corpus(&["lookalike_ids.xml"]);
+    h.expect_exit(1);
+    h.expect_rejections(4);
+    let file = "lookalike_ids.xml";
+    // Latin M and Cyrillic М: both copies refused, each naming the other.
+    h.expect_rejected(Located {
+        file,
+        pos: line(4),
+        case_id: Some("MR-2026-0270"),
+        field: Some("id"),
+        says: &[
+            "looks the same as case id \"МR-2026-0270\"",
+            "line 30",
+            "U+041C",
+        ],
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file,
+        pos: line(30),
+        case_id: Some("МR-2026-0270"),
+        field: Some("id"),
+        says: &["looks the same as case id \"MR-2026-0270\"", "line 4"],
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file,
+        pos: line(56),
+        case_id: Some("МR-2026-0274"),
+        field: Some("id"),
+        says: &["mixes", "Cyrillic М", "Latin R"],
+        ..Located::default()
+    });
+    // One application, two certificates: the one decided later is refused, and the number
+    // written with a Cyrillic К is the same application.
+    h.expect_rejected(Located {
+        file,
+        pos: line(81),
+        case_id: Some("MR-2026-0271"),
+        field: Some("application.number"),
+        says: &["once per application", "MR-2026-0272", "line 106"],
+        ..Located::default()
+    });
+    h.expect_issued(&["MR-2026-0272", "MR-2026-0273"]);
+    h.expect_nothing_written_for(&[
+        "MR-2026-0270",
+        "МR-2026-0270",
+        "МR-2026-0274",
+        "MR-2026-0271",
+    ]);
+}
+
+#[test]
+fn symbolic_links_are_followed_inside_the_cases_folder_and_every_skip_is_named() {
+    use std::os::unix::fs::symlink;
+    let h = Hostile::run_with(|project| {
+        let cases = project.cases();
+        let file = |id: &str| cases_file(&[media_case(id, "2026-11-20", "Сілтеме")]);
+        project.write_case("archive/2026-11-20.xml", &file("MR-2026-0290"));
+        project.write_case(".kept/MR-2026-0291.xml", &file("MR-2026-0291"));
+        project.write_case("notes.txt", "a clerk's notes");
+        std::fs::create_dir_all(project.path().join("elsewhere")).unwrap();
+        std::fs::write(
+            project.path().join("elsewhere/outside.xml"),
+            file("MR-2026-0292"),
+        )
+        .unwrap();
+        // The same file twice: read once, under its own name.
+        symlink("archive/2026-11-20.xml", cases.join("today.xml")).unwrap();
+        symlink("archive", cases.join("archive-link")).unwrap();
+        // A file inside the folder that is not read under its own name (a hidden folder).
+        symlink(".kept/MR-2026-0291.xml", cases.join("kept.xml")).unwrap();
+        // Outside the folder, and nowhere.
+        symlink("../elsewhere/outside.xml", cases.join("outside.xml")).unwrap();
+        symlink("missing.xml", cases.join("broken.xml")).unwrap();
+    });
+    // Before: the links were dropped without a word, and the batch exited 0.
+    h.expect_exit(1);
+    h.expect_rejections(2);
+    h.expect_rejected(Located {
+        file: "outside.xml",
+        says: &["outside the cases folder", "not followed"],
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file: "broken.xml",
+        says: &["leads nowhere"],
+        ..Located::default()
+    });
+    h.expect_issued(&["MR-2026-0290", "MR-2026-0291"]);
+    h.expect_nothing_written_for(&["MR-2026-0292"]);
+    let skipped: Vec<(String, String)> = h.report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["file"].as_str().unwrap().into(),
+                s["why"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expect_skipped = |file: &str, why: &str| {
+        let found = skipped.iter().find(|(f, _)| f == &format!("cases/{file}"));
+        let (_, said) = found.unwrap_or_else(|| panic!("{file} is not named: {skipped:?}"));
+        assert!(said.contains(why), "{file}: {said}");
+        h.run.expect_stderr(&format!("cases/{file}: {said}"));
+    };
+    expect_skipped(
+        "today.xml",
+        "cases/archive/2026-11-20.xml, which is read under that name",
+    );
+    expect_skipped("archive-link", "whose files are read under their own names");
+    expect_skipped("notes.txt", "not a case file");
+    expect_skipped(".kept", "hidden");
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    assert_eq!(h.report["summary"]["skipped"], 4);
+    h.run.expect_stderr("skipped                  4");
+}
+
+/// `count` cases with an id, a service and an application number, and nothing else (as
+/// `make_corpus.py --flood` writes them).
+fn flood(count: usize) -> String {
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<cases>\n");
+    for i in 0..count {
+        xml.push_str(&format!(
+            "<case id=\"FL-{i:06}\" service=\"media-registration\"/>\n"
+        ));
+    }
+    xml.push_str("</cases>\n");
+    xml
+}
+
+#[test]
+fn a_file_of_thousands_of_incomplete_cases_gives_a_report_that_names_each_briefly() {
+    const COUNT: usize = 3000;
+    let h = Hostile::bytes("flood.xml", flood(COUNT).as_bytes());
+    h.expect_exit(1);
+    h.expect_rejections(COUNT);
+    h.expect_issued(&[]);
+    let text = std::fs::read_to_string(h.project.out().join("run-report.json")).unwrap();
+    // Before: every problem of every case, about 5.8 KB a case (583 MB for 100,000).
+    assert!(
+        text.len() < COUNT * 600,
+        "the report is {} bytes for {COUNT} cases",
+        text.len()
+    );
+    // Every case is still named, with its line, on a line of its own.
+    let rejected = h.rejections();
+    for (i, rejection) in rejected.iter().enumerate() {
+        let id = format!("FL-{i:06}");
+        assert_eq!(rejection["case_id"], id.as_str());
+        assert_eq!(rejection["origin"]["pos"]["line"], i as u64 + 3);
+        assert!(text.contains(&format!("\"case_id\":\"{id}\"")), "{id}");
+        let left_out = rejection["problems_left_out"].as_u64().unwrap_or(0);
+        let given = rejection["problems"].as_array().unwrap().len() as u64;
+        if i < 100 {
+            assert!(given > 10 && left_out == 0, "case {i}: {rejection}");
+        } else {
+            assert!(given == 1 && left_out > 10, "case {i}: {rejection}");
+        }
+    }
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("\"case_id\":\"FL-"))
+            .count(),
+        COUNT
+    );
+    let brief = &h.report["rejected_in_brief"];
+    assert_eq!(brief.as_array().unwrap().len(), 1, "{brief}");
+    assert_eq!(brief[0]["file"], "cases/flood.xml");
+    assert_eq!(brief[0]["rejected"], COUNT);
+    assert_eq!(brief[0]["in_full"], 100);
+    assert_eq!(brief[0]["fields"]["title"], COUNT, "{brief}");
+    // The summary shows the first few, and says where the rest are.
+    h.run.expect_stderr(&format!(
+        "… and {} more rejected in cases/flood.xml: see the run report",
+        COUNT - 10
+    ));
+    assert!(
+        h.run.stderr.len() < 200 * 1024,
+        "{} bytes",
+        h.run.stderr.len()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A case's outcome does not depend on how cases fall into nights: each rule gives the same
+// outcome when the earlier case came on an earlier night as when both came in one batch.
+
+/// What became of each case: `issued` or `rejected at <field>`, over every run's report.
+fn outcomes(reports: &[Value]) -> std::collections::BTreeMap<String, String> {
+    let mut outcomes = std::collections::BTreeMap::new();
+    for report in reports {
+        for document in report["documents"].as_array().unwrap() {
+            let id = document["case_id"].as_str().unwrap().to_string();
+            outcomes.insert(id, "issued".to_string());
+        }
+        for rejection in report["rejected"].as_array().unwrap() {
+            let id = rejection["case_id"].as_str().unwrap_or("?").to_string();
+            let field = rejection["problems"][0]["field"].as_str().unwrap_or("?");
+            outcomes.insert(id, format!("rejected at {field}"));
+        }
+    }
+    outcomes
+}
+
+/// Runs the nights one after another on one registry (each night's cases alone in `cases/`),
+/// and all their cases in one batch on another; returns each way's reports.
+fn nights_and_one_batch(nights: &[Vec<String>]) -> (Vec<Value>, Value, Project) {
+    let apart = Project::new();
+    let mut reports = Vec::new();
+    for (i, night) in nights.iter().enumerate() {
+        std::fs::remove_dir_all(apart.cases()).unwrap();
+        apart.write_case(&format!("night-{i}.xml"), &cases_file(night));
+        let run = apart.batch(&["--jobs", "2"]);
+        assert_ne!(run.code, 2, "{}", run.stderr);
+        reports.push(run.report(&apart));
+    }
+    let together = Project::new();
+    together.write_case("all.xml", &cases_file(&nights.concat()));
+    let run = together.batch(&["--jobs", "2"]);
+    assert_ne!(run.code, 2, "{}", run.stderr);
+    (reports, run.report(&together), together)
+}
+
+/// Checks that the nights and the one batch agree, and on what; returns the one batch's report.
+#[track_caller]
+fn expect_same_outcomes(nights: &[Vec<String>], expected: &[(&str, &str)]) -> (Value, Project) {
+    let (reports, report, project) = nights_and_one_batch(nights);
+    let expected: std::collections::BTreeMap<String, String> = expected
+        .iter()
+        .map(|(id, outcome)| (id.to_string(), outcome.to_string()))
+        .collect();
+    assert_eq!(outcomes(&reports), expected, "night by night");
+    assert_eq!(
+        outcomes(std::slice::from_ref(&report)),
+        expected,
+        "in one batch"
+    );
+    (report, project)
+}
+
+/// A media re-registration of the certificate numbered `previous`, by the holder `bin`.
+fn reregistration(id: &str, decided: &str, previous: &str, bin: &str) -> String {
+    media_case(id, decided, &format!("Қайта {id}"))
+        .replace("bin=\"100440000004\"", &format!("bin=\"{bin}\""))
+        .replace(
+            "<application_type>registration</application_type>",
+            "<application_type>re-registration</application_type>",
+        )
+        .replace(
+            "</case>",
+            &format!(
+                "  <previous number=\"{previous}\" date=\"2026-11-16\"/>\n  \
+                 <changes lang=\"kk\">мекенжайы өзгерді</changes>\n  \
+                 <changes lang=\"ru\">изменился адрес</changes>\n</case>"
+            ),
+        )
+}
+
+/// The holder of the sample certificates, and another one.
+const HOLDER: &str = "100440000004";
+const OTHER_HOLDER: &str = "140440012035";
+
+#[test]
+fn a_reregistration_for_another_holder_is_refused_on_any_night() {
+    // Before: refused when № 00001-Г was issued on an earlier night, issued with a warning when
+    // both came in one batch.
+    let first = media_case("MR-2026-0301", "2026-11-16", "Бірінші");
+    let other = reregistration("MR-2026-0302", "2026-11-20", "00001-Г", OTHER_HOLDER);
+    let (report, _) = expect_same_outcomes(
+        &[vec![first], vec![other]],
+        &[
+            ("MR-2026-0301", "issued"),
+            ("MR-2026-0302", "rejected at previous.number"),
+        ],
+    );
+    let message = report["rejected"][0]["problems"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("in this batch") && message.contains(OTHER_HOLDER),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_certificate_is_replaced_once_on_any_night() {
+    let first = media_case("MR-2026-0311", "2026-11-16", "Бірінші");
+    let again = reregistration("MR-2026-0312", "2026-11-18", "00001-Г", HOLDER);
+    let twice = reregistration("MR-2026-0313", "2026-11-20", "00001-Г", HOLDER);
+    let (report, project) = expect_same_outcomes(
+        &[vec![first], vec![again], vec![twice]],
+        &[
+            ("MR-2026-0311", "issued"),
+            ("MR-2026-0312", "issued"),
+            ("MR-2026-0313", "rejected at previous.number"),
+        ],
+    );
+    let message = report["rejected"][0]["problems"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("replaced already, by № 00002-Г"),
+        "{message}"
+    );
+    // One status event: № 00001-Г superseded by № 00002-Г.
+    let events: Vec<Value> = project
+        .journal("media")
+        .into_iter()
+        .filter(|r| r["type"] == "status")
+        .collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["number"], "00001-Г");
+    assert_eq!(events[0]["by"], "00002-Г");
+}
+
+#[test]
+fn a_number_no_registry_knows_is_named_by_any_number_of_reregistrations() {
+    // Issued before qujat kept the registry: each re-registration is issued with a warning, on
+    // any night, and nothing is marked.
+    let one = reregistration("MR-2026-0321", "2026-11-18", "14932-Г", HOLDER);
+    let two = reregistration("MR-2026-0322", "2026-11-20", "14932-Г", HOLDER);
+    let (report, _) = expect_same_outcomes(
+        &[vec![one], vec![two]],
+        &[("MR-2026-0321", "issued"), ("MR-2026-0322", "issued")],
+    );
+    assert_eq!(
+        report["warnings"].as_array().unwrap().len(),
+        2,
+        "{}",
+        report["warnings"]
+    );
+}
+
+#[test]
+fn a_once_only_decision_is_once_per_application_on_any_night() {
+    let sample =
+        std::fs::read_to_string(repo().join("cases/sample/attestation/AT-2026-0004.xml")).unwrap();
+    let body = sample[sample.find("<case ").unwrap()..].to_string();
+    let decision = |id: &str| body.replace("AT-2026-0004", id);
+    let (report, _) = expect_same_outcomes(
+        &[
+            vec![decision("AT-2026-0401")],
+            vec![decision("AT-2026-0402")],
+        ],
+        &[
+            ("AT-2026-0401", "issued"),
+            ("AT-2026-0402", "rejected at application.number"),
+        ],
+    );
+    let message = report["rejected"][0]["problems"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("once per application.number"), "{message}");
+}
+
+#[test]
+fn an_id_that_looks_like_a_registered_one_is_refused() {
+    // All-Cyrillic МР-… looks like the Latin MP-… issued on an earlier night. In one batch both
+    // are refused, as copies of one id are: which came first is no fact of the folder.
+    let latin = media_case("MP-2026-0331", "2026-11-16", "Латын");
+    let cyrillic = media_case("\u{41C}\u{420}-2026-0331", "2026-11-20", "Кирилл");
+    let (reports, together, _) = nights_and_one_batch(&[vec![latin], vec![cyrillic]]);
+    let expected = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        outcomes(&reports),
+        expected(&[
+            ("MP-2026-0331", "issued"),
+            ("МР-2026-0331", "rejected at id")
+        ])
+    );
+    let message = reports[1]["rejected"][0]["problems"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("looks the same as case id \"MP-2026-0331\""),
+        "{message}"
+    );
+    assert_eq!(
+        outcomes(&[together]),
+        expected(&[
+            ("MP-2026-0331", "rejected at id"),
+            ("МР-2026-0331", "rejected at id")
+        ])
+    );
+}
+
+#[test]
+fn one_bad_file_of_each_class_beside_good_cases() {
+    // Issue 20's acceptance: the good cases issued, each bad one named (file, line or row, case
+    // id, field), exit 1, a complete report, nothing written for the bad.
+    let h = Hostile::run_with(|project| {
+        let mut name = ZAYAVKI_1251.to_vec();
+        name.extend_from_slice(b".csv");
+        put_under(project, "bad_iin.csv", &[&name]);
+        for file in [
+            "reregistration_other_holder.xml",
+            "invisible_text.xml",
+            "lookalike_ids.xml",
+        ] {
+            std::fs::copy(corpus(file), project.cases().join(file)).unwrap();
+        }
+        std::fs::create_dir_all(project.path().join("elsewhere")).unwrap();
+        let outside = cases_file(&[media_case("MR-2026-0292", "2026-11-20", "Сыртта")]);
+        std::fs::write(project.path().join("elsewhere/outside.xml"), outside).unwrap();
+        std::os::unix::fs::symlink(
+            "../elsewhere/outside.xml",
+            project.cases().join("outside.xml"),
+        )
+        .unwrap();
+        project.write_case("flood.xml", &flood(250));
+    });
+    h.expect_exit(1);
+    // 1 + 1 + 5 + 4 + 1 + 250.
+    h.expect_rejections(262);
+    h.expect_rejected(Located {
+        file: "\\xC7\\xE0\\xFF\\xE2\\xEA\\xE8.csv",
+        pos: row(3),
+        case_id: Some("MR-2026-0221"),
+        field: Some("applicant.iin"),
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file: "reregistration_other_holder.xml",
+        pos: line(30),
+        case_id: Some("MR-2026-0281"),
+        field: Some("previous.number"),
+        // № 00001-Г goes to the first case decided, of another holder, in another file.
+        says: &["№ 00001-Г", "in this batch", "not to this applicant"],
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file: "invisible_text.xml",
+        pos: line(44),
+        case_id: Some("MR-2026-0261"),
+        field: Some("title"),
+        says: &["U+1680"],
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file: "lookalike_ids.xml",
+        pos: line(30),
+        case_id: Some("МR-2026-0270"),
+        field: Some("id"),
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file: "outside.xml",
+        says: &["outside the cases folder"],
+        ..Located::default()
+    });
+    h.expect_rejected(Located {
+        file: "flood.xml",
+        pos: line(12),
+        case_id: Some("FL-000009"),
+        field: Some("applicant.address"),
+        says: &["missing"],
+        ..Located::default()
+    });
+    // Past the first hundred of its file, a case is named with its first problem.
+    let last = h
+        .rejections()
+        .iter()
+        .find(|r| r["case_id"] == "FL-000249")
+        .expect("the last case of the flood is named");
+    assert_eq!(last["origin"]["pos"]["line"], 252);
+    assert_eq!(last["problems"].as_array().unwrap().len(), 1);
+    assert!(last["problems_left_out"].as_u64().unwrap() > 10, "{last}");
+    h.run
+        .expect_stderr("… and 240 more rejected in cases/flood.xml: see the run report");
+    let good = [
+        "MR-2026-0220",
+        "MR-2026-0280",
+        "MR-2026-0265",
+        "MR-2026-0272",
+        "MR-2026-0273",
+    ];
+    h.expect_issued(&good);
+    let mut bad: Vec<String> = [
+        "MR-2026-0221",
+        "MR-2026-0281",
+        "MR-2026-0260",
+        "MR-2026-0261",
+        "MR-2026-0262",
+        "MR-2026-0263",
+        "MR-2026-0264",
+        "MR-2026-0270",
+        "МR-2026-0270",
+        "МR-2026-0274",
+        "MR-2026-0271",
+        "MR-2026-0292",
+    ]
+    .map(String::from)
+    .to_vec();
+    bad.extend((0..250).map(|i| format!("FL-{i:06}")));
+    let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
+    h.expect_nothing_written_for(&bad);
+    // Complete: every case read is issued or rejected, and the counts say so.
+    let summary = &h.report["summary"];
+    assert_eq!(summary["issued"], good.len() + 1, "{summary}");
+    assert_eq!(summary["cases"], 1 + 2 + 2 + 6 + 6 + 250, "{summary}");
+    assert_eq!(
+        summary["cases"].as_u64().unwrap(),
+        summary["issued"].as_u64().unwrap() + summary["rejected"].as_u64().unwrap() - 1,
+        "every case is issued or rejected (the link is a rejection but no case): {summary}"
+    );
+}

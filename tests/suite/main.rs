@@ -10,4 +10,5 @@ mod registry;
 mod rendering;
 mod services;
 mod stress;
+mod tamper;
 mod util;

@@ -1,7 +1,7 @@
 //! The other users of a registry: regenerate, verify (files and QR codes), registry check,
 //! status over time, CSV extracts.
 
-use qujat::registry::read::Reader;
+use qujat::registry::reader::Reader;
 use qujat::registry::templates::TemplateStore;
 use qujat::registry::{DocumentEntry, canonical};
 use qujat::render::{Engine, Profile};
@@ -17,7 +17,8 @@ fn issued() -> Project {
 }
 
 fn document(project: &Project, registry: &str, case: &str) -> DocumentEntry {
-    let reader = Reader::open(&project.registry(), registry).unwrap();
+    let store = project.store();
+    let reader = Reader::open(store.as_ref(), registry).unwrap();
     let found = reader.by_case(case).unwrap();
     found[0].document().clone()
 }
@@ -27,7 +28,8 @@ fn every_document_regenerates_to_its_recorded_sha256_even_after_its_template_cha
     let project = issued();
     // One document of every template, in a fresh process each time.
     let mut templates = std::collections::BTreeMap::new();
-    for code in qujat::registry::read::codes(&project.registry()).unwrap() {
+    let codes = project.store().registries().unwrap();
+    for code in codes.into_iter().map(|listed| listed.code) {
         for record in project.records(&code) {
             if record["type"] == "document" {
                 templates
@@ -76,7 +78,8 @@ fn every_document_regenerates_to_its_recorded_sha256_even_after_its_template_cha
     let old = document(&project, "media", "MR-2026-0101").template;
     let new = document(&project, "media", "LATER-1").template;
     assert_ne!(old, new);
-    let store = TemplateStore::new(&project.registry());
+    let registries = project.store();
+    let store = TemplateStore::new(registries.as_ref());
     assert!(store.load(&old).is_ok() && store.load(&new).is_ok());
     let run = project.qujat(&["regenerate", "--case", "MR-2026-0101", "--out", "x.pdf"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
@@ -149,7 +152,8 @@ fn the_qr_code_on_a_document_decodes_to_a_payload_that_verify_accepts() {
     let doc = document(&project, "software", "DP-2026-0003");
     // Lay the document out as registered and rasterise its first page at ~290 dpi.
     let engine = Engine::new(&repo().join("fonts")).unwrap();
-    let bundle = TemplateStore::new(&project.registry())
+    let registries = project.store();
+    let bundle = TemplateStore::new(registries.as_ref())
         .load(&doc.template)
         .unwrap();
     let template = engine.template(&bundle).unwrap();

@@ -150,7 +150,19 @@ fn a_full_check_reads_every_record_whole() {
         std::fs::remove_file(project.registry().join("media").join(file)).unwrap();
     }
     let quick = project.qujat(&["registry", "check", "--registry", "media"]);
-    assert_eq!(quick.code, 0, "{}", quick.stdout);
+    // The quick check does not read records whole: it cannot see the rewriting itself. What
+    // it does see (issue 21) is that checkpoints were removed, and that the index, made when
+    // the record was written, lists another record there.
+    assert!(
+        !quick.stdout.contains("not in canonical form"),
+        "{}",
+        quick.stdout
+    );
+    assert!(
+        quick.stdout.contains("checkpoints were removed"),
+        "{}",
+        quick.stdout
+    );
     let full = project.qujat(&["registry", "check", "--registry", "media", "--full"]);
     assert_eq!(full.code, 1, "{}", full.stdout);
     assert!(

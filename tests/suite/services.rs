@@ -361,11 +361,13 @@ fn e_register_rules_are_applied() {
 fn a_document_shows_the_authority_in_force_on_its_date() {
     // The ministry was renamed on 18 September 2025: a decision of the 17th shows the old name,
     // one of the 19th the new one.
-    let case = |id: &str, decided: &str| {
+    // Two applications: one application gets one certificate.
+    let case = |id: &str, application: &str, decided: &str| {
         sample_with(
             "e-register/ER-2026-0307.xml",
             &[
                 ("ER-2026-0307", id),
+                ("KZ64R0311187", application),
                 (r#"date="2026-11-06""#, r#"date="2025-09-08""#),
                 (r#"date="2026-11-19""#, &format!(r#"date="{decided}""#)),
                 ("<commissioning_date>20.05.2026</commissioning_date>", ""),
@@ -373,8 +375,14 @@ fn a_document_shows_the_authority_in_force_on_its_date() {
         )
     };
     let project = Project::new();
-    project.write_case("before.xml", &case("ER-2025-0001", "2025-09-17"));
-    project.write_case("after.xml", &case("ER-2025-0002", "2025-09-19"));
+    project.write_case(
+        "before.xml",
+        &case("ER-2025-0001", "KZ64R0311101", "2025-09-17"),
+    );
+    project.write_case(
+        "after.xml",
+        &case("ER-2025-0002", "KZ64R0311102", "2025-09-19"),
+    );
     let run = project.batch(&[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let records = project.records("e-register");

@@ -96,6 +96,11 @@ impl Project {
         self.path().join("registry")
     }
 
+    /// The project's registries, as the library opens them.
+    pub fn store(&self) -> Box<dyn qujat::store::Store> {
+        qujat::store::open(&self.registry()).unwrap()
+    }
+
     pub fn journal_path(&self, registry: &str) -> PathBuf {
         self.registry().join(registry).join("journal.jsonl")
     }

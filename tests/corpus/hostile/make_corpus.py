@@ -6,6 +6,20 @@ import csv, io, os, re, sys, textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "../../.."))
+
+if len(sys.argv) == 4 and sys.argv[1] == "--flood":
+    # python3 make_corpus.py --flood 100000 flood.xml: the report-size measurement of
+    # docs/performance.md, not kept here (4.9 MB). Each case has an id, a service and an
+    # application number, and lacks everything else.
+    count, path = int(sys.argv[2]), sys.argv[3]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<cases>\n')
+        for i in range(count):
+            f.write(f'<case id="FL-{i:06}" service="media-registration"/>\n')
+        f.write("</cases>\n")
+    print(f"wrote {count} incomplete cases to {path}")
+    sys.exit(0)
+
 OUT = sys.argv[1] if len(sys.argv) > 1 else HERE
 os.makedirs(OUT, exist_ok=True)
 SAMPLE = os.path.join(REPO, "cases/sample/media")
@@ -172,6 +186,54 @@ write("case_id_nul.csv", cfile([
     crow("MR-2026-0113", "MR-2026-0234\x00", "104834"),
     crow("MR-2026-0114", "MR-2026-0235", "104835"),
 ]))
+
+# --- XML: text a person cannot see, or the fonts cannot print (issue 20). Each case but the
+# last has one such field; the last is valid, its title and editor written decomposed (й as
+# и + U+0306), and is issued with them composed.
+def retitle(case, title):
+    return case.replace("<title>Ертіс өңірі</title>", f"<title>{title}</title>")
+write("invisible_text.xml", xfile(
+    retitle(xcase(case_0101, "MR-2026-0101", "MR-2026-0260", "104860"), "Ертіс\u2028өңірі"),
+    retitle(xcase(case_0101, "MR-2026-0101", "MR-2026-0261", "104861"), "Ертіс\u1680өңірі"),
+    xcase(case_0101, "MR-2026-0101", "MR-2026-0262", "104862").replace(
+        "«Ертіс Медиа» жауапкершілігі", "«Ертіс\u034fМедиа» жауапкершілігі"),
+    xcase(case_0101, "MR-2026-0101", "MR-2026-0263", "104863").replace(
+        "<chief_editor>Жақыпова", "<chief_editor>\u2800Жақыпова"),
+    retitle(xcase(case_0101, "MR-2026-0101", "MR-2026-0264", "104864"), "   \u0301 "),
+    retitle(xcase(case_0101, "MR-2026-0101", "MR-2026-0265", "104865"), "Жаи\u0306ық толқыны").replace(
+        "<chief_editor>Жақыпова Айгүл", "<chief_editor>Жақыпова Аи\u0306гүл"),
+    comment="Pasted from a word processor, a PDF and a chat: separators, spaces and marks that "
+            "do not show."))
+
+# --- XML: lookalike identifiers (issue 20). MR-2026-0270 twice, the second time with a
+# Cyrillic М (a mixed-script id that looks the same); МR-2026-0274 alone; MR-2026-0271 and
+# MR-2026-0272 for one application (0272 writes its number with a Cyrillic К and is decided
+# first: 0271 is the second);
+# MR-2026-0273 is sound.
+same = xcase(case_0101, "MR-2026-0101", "MR-2026-0270", "104870")
+write("lookalike_ids.xml", xfile(
+    same,
+    same.replace('id="MR-2026-0270"', 'id="\u041cR-2026-0270"'),
+    xcase(case_0103, "MR-2026-0103", "\u041cR-2026-0274", "104874"),
+    xcase(case_0103, "MR-2026-0103", "MR-2026-0271", "104871"),
+    xcase(case_0101, "MR-2026-0101", "MR-2026-0272", "104871").replace(
+        'number="KZ07N0104871"', 'number="\u041aZ07N0104871"'),
+    xcase(case_0103, "MR-2026-0103", "MR-2026-0273", "104873"),
+    comment="Ids and application numbers typed on a Russian keyboard layout, partly."))
+
+# --- XML: a re-registration naming a certificate issued to another holder, in the same file
+# as that certificate (issue 20: the outcome must not depend on how cases fall into nights).
+# MR-2026-0280 is issued first (decided 16 November) as 00001-Г in an empty registry.
+rereg = xcase(case_0103, "MR-2026-0103", "MR-2026-0281", "104881").replace(
+    "<application_type>registration</application_type>",
+    "<application_type>re-registration</application_type>").replace(
+    "  </case>\n",
+    '    <previous number="00001-Г" date="2026-11-16"/>\n'
+    '    <changes lang="kk">меншік иесі өзгерді</changes>\n'
+    '    <changes lang="ru">изменился собственник</changes>\n  </case>\n')
+write("reregistration_other_holder.xml", xfile(
+    xcase(case_0101, "MR-2026-0101", "MR-2026-0280", "104880"), rereg,
+    comment="MR-2026-0281 re-registers № 00001-Г, which MR-2026-0280 gets, for another holder."))
 
 # --- empty files
 write("empty.csv", b"")

@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::date::Date;
-use crate::registry::brief::{self, Brief, OwnedLink};
-use crate::registry::read::Reader;
-use crate::registry::{Chain, LineError, Status, StatusEntry, parse_for_readers, split_lines};
-use crate::verify::DocumentView;
+use crate::registry::brief::Brief;
+use crate::registry::reader::Reader;
+use crate::registry::scan::{self, Prepare, Seen, Sink, Verified};
+use crate::registry::{Document, LineError, Status, StatusEntry, parse_for_readers};
 
 /// Which documents an extract holds.
 #[derive(Debug, Clone, Default)]
@@ -92,18 +92,25 @@ impl<'a> Row<'a> {
         })
     }
 
-    fn of_view(view: &'a DocumentView) -> Row<'a> {
+    /// The row of a document read whole, with its holder and title as `holder` and `title`
+    /// (from its data, for records written before they carried them).
+    fn of_document(
+        document: &'a Document,
+        holder: &'a crate::registry::Holder,
+        title: &'a crate::registry::Words,
+    ) -> Row<'a> {
+        let doc = &document.entry;
         Row {
-            seq: view.seq,
-            number: &view.number,
-            title: (&view.title.0, &view.title.1),
-            service: &view.service,
-            case_id: &view.case_id,
-            holder: (&view.holder.0, &view.holder.1),
-            holder_id: &view.holder_id,
-            issued: view.issued,
-            event: view.event.as_ref(),
-            pdf_sha256: &view.pdf_sha256,
+            seq: document.seq,
+            number: &doc.number,
+            title: (&title.kk, &title.ru),
+            service: &doc.service,
+            case_id: &doc.case_id,
+            holder: (&holder.kk, &holder.ru),
+            holder_id: &holder.id,
+            issued: doc.issued,
+            event: document.event.as_ref(),
+            pdf_sha256: &doc.pdf.sha256,
         }
     }
 
@@ -226,10 +233,11 @@ fn spoilt_as_number(field: &str) -> bool {
         && (field.starts_with('0') || field.len() >= 12)
 }
 
-/// Writes the extract of `reader` to `out`; returns how many documents it holds. The journal is
-/// verified as it is read (hashes, links, numbers): an extract of a damaged registry fails,
+/// Writes the extract of registry `reader` holding the documents `filter` accepts to `out` and
+/// returns how many rows it wrote. The registry is verified as it is read (the one verified
+/// scan: hashes, links, numbers, statuses, checkpoints): an extract of a damaged registry fails,
 /// naming the record. Records are read in parallel without their data (the holder and title
-/// they carry are enough), and rows are written in journal order as they come.
+/// they carry are enough), rows formatted there too, and written in journal order as they come.
 pub fn export(
     reader: &Reader,
     filter: &Filter,
@@ -243,62 +251,116 @@ pub fn export(
     }
     let mut csv = csv_writer(excel).from_writer(out);
     csv.write_record(HEADERS)?;
-    let mut out = csv
+    let out = csv
         .into_inner()
         .map_err(|e| anyhow::anyhow!("cannot write the extract: {}", e.error()))?;
-    let mut chain = Chain::default();
-    let mut rows = 0;
+    let mut rows = Rows {
+        rows: RowsOf {
+            code: &reader.code,
+            statuses: &statuses,
+            filter,
+            excel,
+        },
+        out,
+        count: 0,
+    };
+    let log = reader.log();
+    let outcome = scan::scan(
+        log,
+        scan::Start::default(),
+        &scan::Options {
+            checkpoints: reader.checkpoints()?,
+            ..scan::Options::default()
+        },
+        &mut rows,
+    )?;
     let damaged = || {
         format!(
             "registry {} ({}) is damaged; run `qujat registry check`",
             reader.code,
-            reader.path().display()
+            reader.describe()
         )
     };
-    // Rows are formatted where records are read, in parallel; the writer only appends them.
-    reader.journal().scan_parallel(
-        |lines| {
-            let (mut scratch, mut rows) = (Vec::new(), RowWriter::new(excel));
-            split_lines(lines.iter().map(|&(_, line)| line))
-                .into_iter()
-                .map(|split| -> Result<_, LineError> {
-                    let (hash, body) = split?;
-                    let brief = brief::parse(body, &mut scratch)?;
-                    let link = OwnedLink::of(&brief, hash);
-                    if !brief.is_document() {
-                        return Ok((link, None));
-                    }
-                    let line = match Row::of_brief(&brief, &statuses) {
-                        Some(row) => filter.accepts(&row).then(|| rows.line(&reader.code, &row)),
-                        None => {
-                            // Written before records carried their holder: read it whole.
-                            let record = parse_for_readers(body)?;
-                            let doc = record.document().expect("a document record");
-                            let view = DocumentView::new(&reader.code, record.seq, doc, &statuses);
-                            let row = Row::of_view(&view);
-                            filter.accepts(&row).then(|| rows.line(&reader.code, &row))
-                        }
-                    };
-                    Ok((link, line))
-                })
-                .collect()
-        },
-        |at, parsed| {
-            let (link, bytes) = parsed
-                .map_err(|error| chain.unreadable(at.number, error))
-                .with_context(damaged)?;
-            chain
-                .push_link(at.number, link.hash.as_str(), &link.link())
-                .with_context(damaged)?;
-            if let Some(bytes) = bytes {
-                out.write_all(&bytes)?;
-                rows += 1;
+    if let Some(broken) = outcome.broken {
+        return Err(anyhow::Error::new(broken).context(damaged()));
+    }
+    if let Some(problem) = outcome.problems.first() {
+        anyhow::bail!("{}: {problem}", damaged());
+    }
+    rows.out.flush()?;
+    Ok(rows.count)
+}
+
+/// Formats a document's row where its record is read, in parallel.
+struct RowsOf<'a> {
+    code: &'a str,
+    statuses: &'a HashMap<u64, StatusEntry>,
+    filter: &'a Filter,
+    excel: bool,
+}
+
+impl Prepare for RowsOf<'_> {
+    /// The row's bytes, for a document the filter accepts.
+    type Item = Option<Vec<u8>>;
+    type Scratch = Option<RowWriter>;
+
+    fn prepare(
+        &self,
+        scratch: &mut Option<RowWriter>,
+        seen: &Seen<'_>,
+    ) -> Result<Option<Vec<u8>>, LineError> {
+        let brief = seen.brief;
+        if !brief.is_document() {
+            return Ok(None);
+        }
+        let writer = scratch.get_or_insert_with(|| RowWriter::new(self.excel));
+        Ok(match Row::of_brief(brief, self.statuses) {
+            Some(row) => self
+                .filter
+                .accepts(&row)
+                .then(|| writer.line(self.code, &row)),
+            None => {
+                // Written before records carried their holder: read it whole.
+                let record = parse_for_readers(seen.body)?;
+                let entry = record.document().expect("a document record").clone();
+                let (holder, title) = (entry.holder(), entry.title());
+                let document = Document::new(
+                    self.code,
+                    record.seq,
+                    seen.hash,
+                    entry,
+                    self.statuses.get(&record.seq).cloned(),
+                );
+                let row = Row::of_document(&document, &holder, &title);
+                self.filter
+                    .accepts(&row)
+                    .then(|| writer.line(self.code, &row))
             }
-            Ok(())
-        },
-    )?;
-    out.flush()?;
-    Ok(rows)
+        })
+    }
+}
+
+/// Writes the rows, in order.
+struct Rows<'a, W: Write> {
+    rows: RowsOf<'a>,
+    out: W,
+    count: u64,
+}
+
+impl<'a, W: Write> Sink for Rows<'a, W> {
+    type Prepare = RowsOf<'a>;
+
+    fn preparer(&self) -> RowsOf<'a> {
+        RowsOf { ..self.rows }
+    }
+
+    fn record(&mut self, _: &Verified<'_>, row: Option<Vec<u8>>) -> Result<()> {
+        if let Some(bytes) = row {
+            self.out.write_all(&bytes)?;
+            self.count += 1;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -388,7 +450,8 @@ mod tests {
         text.push_str(&to_line(&event).0);
         std::fs::create_dir_all(dir.path().join("media")).unwrap();
         std::fs::write(dir.path().join("media/journal.jsonl"), text).unwrap();
-        let reader = Reader::open(dir.path(), "media").unwrap();
+        let store = crate::store::files::Files::new(dir.path());
+        let reader = Reader::open(&store, "media").unwrap();
         let extract = |excel| {
             let mut out = Vec::new();
             let rows = export(&reader, &Filter::default(), excel, &mut out).unwrap();

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::registry::read::Found;
+use crate::registry::reader::Found;
 use crate::registry::templates::TemplateStore;
-use crate::registry::{DocumentEntry, canonical, sha256_hex};
+use crate::registry::{DocumentEntry, canonical, hash_json, sha256_hex};
 use crate::render::{Engine, PdfMeta, Profile};
 
 /// A document typeset again.
@@ -46,14 +46,14 @@ pub fn file_name(registry: &str, doc: &DocumentEntry) -> String {
 pub fn regenerate(
     registry: &str,
     found: &Found,
-    store: &TemplateStore,
+    store: &TemplateStore<'_>,
     engine: &Engine,
     path: &Path,
 ) -> Result<Regenerated> {
     let doc = found.document();
     let mut result = Regenerated {
         registry: registry.to_string(),
-        seq: found.record.seq,
+        seq: found.seq,
         number: doc.number.clone(),
         path: None,
         sha256: None,
@@ -136,16 +136,31 @@ pub fn regenerate(
             );
         }
         if changes.is_empty() {
-            changes.push(
+            changes.push(damage(doc).unwrap_or_else(|| {
                 "the same data, template version, fonts and engine gave different bytes: this \
                  is a bug in qujat (please report it with the record)"
-                    .to_string(),
-            );
+                    .to_string()
+            }));
         }
         result.reasons = changes;
     }
     result.sha256 = Some(sha256);
     Ok(result)
+}
+
+/// What is inconsistent within a record, which explains a document that does not come out as
+/// registered without any fault of the engine: its data changed after registration (its
+/// content hash, which the QR code carries, no longer that of its data).
+fn damage(doc: &DocumentEntry) -> Option<String> {
+    if hash_json(&doc.data) != doc.content {
+        return Some(
+            "its record is damaged: its data is not the data it was registered with (the \
+             content hash no longer matches it); the registry was changed after issue — run \
+             `qujat registry check --full`"
+                .to_string(),
+        );
+    }
+    None
 }
 
 fn short(hash: &str) -> &str {

@@ -1,4 +1,4 @@
-//! How registry numbers are written: a small format language read from the catalogue.
+//! How a number is written: a small format language read from the catalogue.
 //!
 //! `{seq}` is the position in the sequence (1, 2, …), `{seq:05}` the same zero-padded to five
 //! digits, `{year}` the issue year and `{code}` the code of a choice (the publication kind's

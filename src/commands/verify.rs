@@ -1,0 +1,185 @@
+//! `qujat verify`: is this document genuine, and is it in force? A PDF is looked up by its
+//! SHA-256 in every registry; a scanned QR payload by its registry and number, and its content
+//! hash compared with the record's. A document is called genuine only when its record is part of
+//! the registry's verified history: linked to its neighbours and included, by an inclusion proof,
+//! in the registry's newest checkpoint (or in a trusted checkpoint given). The same verdicts
+//! serve `qujat serve`.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::qr::Payload;
+use crate::registry::checkpoint::Checkpoint;
+use crate::registry::reader::{Found, Reader, Vouch};
+use crate::registry::{Document, sha256_hex};
+use crate::store::Store;
+
+/// The answer about one document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Registered, its record in the verified history: the document, with its status in force,
+    /// the checkpoint that includes it, and what is known to be wrong with the registry besides.
+    Genuine {
+        document: Box<Document>,
+        checkpoint: u64,
+        caveats: Vec<String>,
+    },
+    /// Registered, its record intact and linked, but not yet in a checkpoint: not vouched for.
+    Unconfirmed {
+        document: Box<Document>,
+        why: String,
+    },
+    /// A record names it, but the registry's history does not hold that record as it stands.
+    Disowned {
+        document: Box<Document>,
+        why: String,
+    },
+    /// The number exists, but with other content: the document was altered.
+    Altered { why: String },
+    /// Not registered anywhere, or not as presented.
+    Unknown { why: String },
+}
+
+impl Verdict {
+    /// The exit code of a verify that got only this verdict.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Verdict::Genuine { document, .. } if document.in_force() => crate::exit::OK,
+            Verdict::Genuine { .. } => crate::exit::NOT_IN_FORCE,
+            _ => crate::exit::REJECTED,
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Genuine {
+                document, caveats, ..
+            } => {
+                writeln!(
+                    f,
+                    "GENUINE{}",
+                    if document.in_force() {
+                        ""
+                    } else {
+                        ", but NOT IN FORCE"
+                    }
+                )?;
+                write!(f, "{document}")?;
+                for caveat in caveats {
+                    writeln!(f, "  caveat     the registry: {caveat}")?;
+                }
+                Ok(())
+            }
+            Verdict::Unconfirmed { document, why } => {
+                writeln!(f, "NOT CONFIRMED — {why}")?;
+                write!(f, "{document}")
+            }
+            Verdict::Disowned { document, why } => {
+                writeln!(f, "NOT GENUINE — {why}")?;
+                write!(f, "{document}")
+            }
+            Verdict::Altered { why } => writeln!(f, "ALTERED — {why}"),
+            Verdict::Unknown { why } => writeln!(f, "UNKNOWN — {why}"),
+        }
+    }
+}
+
+/// The verdict on `found` in `reader`'s registry: genuine only if its record is in the verified
+/// history (see [`Reader::vouch`]).
+pub fn judge(reader: &Reader, found: &Found, trusted: Option<&Checkpoint>) -> Result<Verdict> {
+    let document = Box::new(reader.document(found)?);
+    Ok(match reader.vouch(found, trusted)? {
+        Vouch::Verified { size, .. } => Verdict::Genuine {
+            document,
+            checkpoint: size,
+            caveats: reader.caveats()?,
+        },
+        Vouch::Unconfirmed(why) => Verdict::Unconfirmed { document, why },
+        Vouch::Disowned(why) => Verdict::Disowned { document, why },
+    })
+}
+
+/// Looks a PDF up by its SHA-256 in every registry of `store`.
+pub fn verify_file(
+    store: &dyn Store,
+    path: &Path,
+    trusted: Option<&Checkpoint>,
+) -> Result<Verdict> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    verify_bytes(store, &bytes, trusted)
+}
+
+/// Looks a PDF's bytes up by their SHA-256 in every registry of `store`.
+pub fn verify_bytes(
+    store: &dyn Store,
+    bytes: &[u8],
+    trusted: Option<&Checkpoint>,
+) -> Result<Verdict> {
+    let sha256 = sha256_hex(bytes);
+    let (readers, _) = Reader::all(store)?;
+    for reader in &readers {
+        if let Some(found) = reader.by_pdf(&sha256)?.first() {
+            return judge(reader, found, trusted);
+        }
+    }
+    Ok(Verdict::Unknown {
+        why: format!(
+            "no registry in {} holds a document with SHA-256 {sha256}: it was altered, or not \
+             issued here",
+            store.describe()
+        ),
+    })
+}
+
+/// Checks a scanned QR payload: the registry must hold the number, with the same content hash.
+pub fn verify_payload(
+    store: &dyn Store,
+    text: &str,
+    trusted: Option<&Checkpoint>,
+) -> Result<Verdict> {
+    let payload = match Payload::parse(text) {
+        Ok(payload) => payload,
+        Err(err) => {
+            return Ok(Verdict::Unknown {
+                why: format!("{err:#}"),
+            });
+        }
+    };
+    let reader = match Reader::open(store, &payload.registry) {
+        Ok(reader) => reader,
+        Err(err) => {
+            return Ok(Verdict::Unknown {
+                why: format!("{err:#}"),
+            });
+        }
+    };
+    let found = reader.by_number(&payload.number)?;
+    let Some(found) = found
+        .iter()
+        .find(|f| f.document().content == payload.content)
+    else {
+        return Ok(if found.is_empty() {
+            Verdict::Unknown {
+                why: format!(
+                    "registry {} has no document № {}",
+                    payload.registry, payload.number
+                ),
+            }
+        } else {
+            Verdict::Altered {
+                why: format!(
+                    "registry {} has № {}, but with other content than this QR code names: \
+                     the document was altered",
+                    payload.registry, payload.number
+                ),
+            }
+        });
+    };
+    judge(&reader, found, trusted)
+}
