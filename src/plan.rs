@@ -40,8 +40,9 @@ pub struct Candidate {
     pub outcome: String,
     pub decision_date: Date,
     pub application_date: Date,
-    /// The last day of the statutory term.
-    pub due: Date,
+    /// The last day of the statutory term, if the catalogue knows the term in force on the
+    /// application date.
+    pub due: Option<Date>,
     pub case_hash: String,
     /// The hash of the case data as given, when putting its texts in normal form C changed
     /// them: a case registered before qujat did so is still the same case.
@@ -237,14 +238,15 @@ impl Planned {
     }
 
     /// The payload of the document's QR code under the verification address `prefix`, for the
-    /// registered content `content` (the SHA-256 of [`Planned::data`]).
+    /// registered content `content` (the SHA-256 of [`Planned::data`]), in the encoding of the
+    /// profile new documents are typeset with.
     pub fn qr(&self, prefix: &str, content: &str) -> String {
-        crate::qr::Payload {
+        let payload = crate::qr::Payload {
             registry: self.registry.to_string(),
             number: self.number.clone(),
             content: content.to_string(),
-        }
-        .text(prefix)
+        };
+        crate::render::Profile::CURRENT.payload(&payload, prefix)
     }
 
     /// The counters this document takes numbers from, with how many it takes from each.
@@ -309,6 +311,19 @@ fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec) -
         .authorities
         .in_force(&case.authority, case.decision_date)
         .expect("validation found the authority in force");
+    let mut shown_authority = json!({ "name": authority.name, "city": authority.city });
+    // Contacts and the "certified by" form where the catalogue has them (records before these
+    // existed lack them, and keep regenerating as they were).
+    for (key, value) in [
+        ("address", authority.address.as_ref().map(|a| json!(a))),
+        ("phone", authority.phone.as_ref().map(|p| json!(p))),
+        ("email", authority.email.as_ref().map(|e| json!(e))),
+        ("by", authority.by.as_ref().map(|b| json!(b))),
+    ] {
+        if let Some(value) = value {
+            shown_authority[key] = value;
+        }
+    }
     let mut data = json!({
         "document": {
             "kind": spec.kind,
@@ -323,34 +338,42 @@ fn document_data(catalogue: &Catalogue, case: &ValidCase, spec: &DocumentSpec) -
             "legal_basis": service.legal_basis,
         },
         "registry": { "code": registry.code, "name": registry.name },
-        "authority": { "name": authority.name, "city": authority.city },
-        "deadline": {
-            "days": service.deadline.days,
-            "count": service.deadline.count,
-            "due": date_view(case.due),
-        },
+        "authority": shown_authority,
         "case": case.view,
     });
+    if let (Some(rule), Some(due)) = (service.deadlines.in_force(case.application_date), case.due) {
+        data["deadline"] = json!({
+            "stages": rule.stages,
+            "due": date_view(due),
+            "source": rule.source,
+        });
+    }
+    if spec.on != "approved" {
+        data["appeal"] = json!(service.appeal.as_ref().unwrap_or(&catalogue.appeal));
+    }
     if let Some(path) = &service.subject {
         data["subject"] = match at_path(&case.view, path) {
             Json::String(text) => json!({ "kk": text, "ru": text }),
             other => other.clone(),
         };
     }
-    if let Some(duty) = service.duty {
-        let paid_on = at_path(&case.canonical, "duty.date")
-            .as_str()
-            .and_then(|d| d.parse().ok())
-            .expect("validation checked the duty's date");
+    // A payment, where one was given: a service may not require it on a refusal.
+    let paid_on = at_path(&case.canonical, "duty.date")
+        .as_str()
+        .and_then(|d| d.parse().ok());
+    if let (Some(duty), Some(paid_on)) = (&service.duty, paid_on) {
         let mci = catalogue
             .mci
             .on(paid_on)
             .expect("validation found the MCI in force");
         data["duty"] = json!({
-            "mci": duty.mci,
+            "mci_text": duty.mci_text(),
             "rate": money_view(mci),
-            "amount": money_view(mci * duty.mci),
+            "amount": money_view(duty.amount(mci)),
         });
+        if let Some(whole) = duty.whole() {
+            data["duty"]["mci"] = json!(whole);
+        }
     }
     data
 }

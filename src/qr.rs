@@ -8,11 +8,16 @@
 //! https://qujat.gov.kz/verify?r=media&n=00017-%D0%93&c=9f86d081884c7d65…
 //! ```
 //!
+//! Documents of the current profile write the hash in upper case ([`Payload::text_upper`]): the
+//! number's percent-escapes and the hash are then runs of the QR alphanumeric set, which the
+//! code holds in 5.5 bits a character instead of 8 ([`png_segmented`]), and every payload fits a
+//! version 6 or 7 code. Readers accept the hash in either case.
+//!
 //! The record keeps the payload it printed, so changing the configured address never changes a
 //! registered document. Documents carry the code as a 1-bit PNG image, one pixel per module
-//! ([`png`]), which the PDF scales up without smoothing; documents typeset before that carry it
-//! as an SVG path ([`svg`]), still made for them so that they regenerate byte for byte (see
-//! [`crate::render::Profile`]).
+//! ([`png`], [`png_segmented`]), which the PDF scales up without smoothing; documents typeset
+//! before that carry it as an SVG path ([`svg`]), still made for them so that they regenerate
+//! byte for byte (see [`crate::render::Profile`]).
 
 use anyhow::{Result, bail};
 use qrcode::{EcLevel, QrCode};
@@ -27,13 +32,25 @@ pub struct Payload {
 }
 
 impl Payload {
-    /// The payload text under the verification address `prefix`.
+    /// The payload text under the verification address `prefix`: the form of the first
+    /// documents, the hash in lower case.
     pub fn text(&self, prefix: &str) -> String {
         format!(
             "{prefix}?r={}&n={}&c={}",
             encode(&self.registry),
             encode(&self.number),
             self.content
+        )
+    }
+
+    /// The payload text with the hash in upper case, so that the number's escapes and the hash
+    /// are QR alphanumeric runs (see [`png_segmented`]); it reads back to the same payload.
+    pub fn text_upper(&self, prefix: &str) -> String {
+        format!(
+            "{prefix}?r={}&n={}&c={}",
+            encode(&self.registry),
+            encode(&self.number),
+            self.content.to_ascii_uppercase()
         )
     }
 
@@ -91,13 +108,77 @@ pub fn png(payload: &str) -> Result<Vec<u8>> {
         false,
     )
     .map_err(|e| anyhow::anyhow!("the QR payload cannot be encoded: {e}"))?;
+    Ok(draw(&code))
+}
+
+/// The QR code of `payload` as [`png`] draws it, with the payload split into segments by the
+/// standard's modes: runs of the alphanumeric set (digits, capitals, space and `$%*+-./:`) long
+/// enough to pay for a segment header are coded 11 bits a pair, the rest as bytes. The decoded
+/// text is the payload, unchanged; the code is one or two versions smaller for numbers with
+/// Cyrillic letters (their escapes are alphanumeric), so its modules can be larger at the same
+/// printed size.
+pub fn png_segmented(payload: &str) -> Result<Vec<u8>> {
+    let code = qrcodegen::QrCode::encode_segments_advanced(
+        &segments(payload),
+        QrCodeEcc::Medium,
+        Version::MIN,
+        Version::MAX,
+        None,
+        false,
+    )
+    .map_err(|e| anyhow::anyhow!("the QR payload cannot be encoded: {e}"))?;
+    Ok(draw(&code))
+}
+
+/// Characters of the QR alphanumeric mode.
+fn is_alphanumeric(c: char) -> bool {
+    c.is_ascii_digit() || c.is_ascii_uppercase() || " $%*+-./:".contains(c)
+}
+
+/// The shortest run of alphanumeric characters worth a segment of its own inside a byte run:
+/// 8 bits a character against 5.5, for two segment headers of at most 4 + 16 and 4 + 13 bits.
+const ALPHANUMERIC_RUN: usize = 15;
+
+/// `text` as QR segments: alphanumeric runs of at least [`ALPHANUMERIC_RUN`] characters (or the
+/// whole text), bytes between them.
+fn segments(text: &str) -> Vec<QrSegment> {
+    let mut runs: Vec<(bool, String)> = Vec::new();
+    for c in text.chars() {
+        let alphanumeric = is_alphanumeric(c);
+        match runs.last_mut() {
+            Some((kind, run)) if *kind == alphanumeric => run.push(c),
+            _ => runs.push((alphanumeric, c.to_string())),
+        }
+    }
+    let mut segments = Vec::new();
+    let mut bytes = String::new();
+    for (alphanumeric, run) in runs {
+        if alphanumeric && (run.len() >= ALPHANUMERIC_RUN || run.len() == text.len()) {
+            if !bytes.is_empty() {
+                segments.push(QrSegment::make_bytes(bytes.as_bytes()));
+                bytes.clear();
+            }
+            segments.push(QrSegment::make_alphanumeric(&run));
+        } else {
+            // A short run costs less as bytes than as a segment of its own.
+            bytes.push_str(&run);
+        }
+    }
+    if !bytes.is_empty() {
+        segments.push(QrSegment::make_bytes(bytes.as_bytes()));
+    }
+    segments
+}
+
+/// A code's modules as a PNG, with the quiet zone.
+fn draw(code: &qrcodegen::QrCode) -> Vec<u8> {
     let modules = code.size() as usize;
     let side = modules + 2 * QUIET_ZONE;
     let dark = |x: usize, y: usize| {
         let (x, y) = (x.wrapping_sub(QUIET_ZONE), y.wrapping_sub(QUIET_ZONE));
         x < modules && y < modules && code.get_module(x as i32, y as i32)
     };
-    Ok(png_1bit(side, dark))
+    png_1bit(side, dark)
 }
 
 /// A square 1-bit greyscale PNG of `side` pixels, black where `dark(x, y)`.
@@ -266,6 +347,66 @@ mod tests {
         // Scanners may add white space or upper-case the hash.
         let shouted = format!(" {} ", text.replace(&"ab".repeat(32), &"AB".repeat(32)));
         assert_eq!(Payload::parse(&shouted).unwrap(), sample());
+    }
+
+    #[test]
+    fn the_upper_case_form_reads_back_to_the_same_payload() {
+        let text = sample().text_upper("https://qujat.gov.kz/verify");
+        assert!(text.ends_with(&format!("&c={}", "AB".repeat(32))));
+        assert_eq!(Payload::parse(&text).unwrap(), sample());
+    }
+
+    /// The version of a code drawn by `png_1bit` with the quiet zone: side = 17 + 4 v + 8.
+    fn version(png: &[u8]) -> usize {
+        (pixels(png).len() - 2 * QUIET_ZONE - 17) / 4
+    }
+
+    /// The text a QR decoder reads from a PNG of ours, each module scaled to 4 pixels.
+    fn decoded(png: &[u8]) -> String {
+        let modules = pixels(png);
+        let side = modules.len() * 4;
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(side, side, |x, y| {
+            if modules[y / 4][x / 4] { 0 } else { 255 }
+        });
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1);
+        grids[0].decode().unwrap().1
+    }
+
+    #[test]
+    fn alphanumeric_segments_shrink_the_code_and_decode_to_the_same_text() {
+        // The longest numbers: four Cyrillic letters, each six characters escaped.
+        let kkm = Payload {
+            registry: "e-register".into(),
+            number: "ГР-ШХ-2026/00001".into(),
+            content: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        };
+        let prefix = "https://qujat.gov.kz/verify";
+        let old = png(&kkm.text(prefix)).unwrap();
+        let upper = kkm.text_upper(prefix);
+        let new = png_segmented(&upper).unwrap();
+        assert_eq!(version(&old), 8);
+        assert_eq!(version(&new), 7);
+        assert_eq!(decoded(&new), upper);
+        assert_eq!(Payload::parse(&decoded(&new)).unwrap(), kkm);
+        // A media certificate's: version 6 either way, the same text read back.
+        let media = Payload {
+            registry: "media".into(),
+            number: "00017-Г".into(),
+            content: kkm.content.clone(),
+        };
+        let text = media.text_upper(prefix);
+        let code = png_segmented(&text).unwrap();
+        assert_eq!(version(&code), 6);
+        assert_eq!(decoded(&code), text);
+        // What is all alphanumeric is one segment; lower case is bytes.
+        assert_eq!(segments("HTTPS://X.KZ/A B").len(), 1);
+        assert_eq!(
+            segments("https://x.kz/?n=%D0%93%D0%A0-2026%2F00001&c=AB").len(),
+            3
+        );
+        assert_eq!(segments("abc").len(), 1);
+        assert_eq!(decoded(&png_segmented("abc").unwrap()), "abc");
     }
 
     #[test]

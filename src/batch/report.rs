@@ -303,14 +303,18 @@ impl Report {
 
     /// Lists the valid cases decided after their statutory term, in case order.
     pub(super) fn record_overdue(&mut self, cases: &[Candidate]) -> anyhow::Result<()> {
-        for case in cases.iter().filter(|c| c.decision_date > c.due) {
+        for case in cases {
+            // A case applied for before the earliest term the catalogue knows is not judged.
+            let Some(due) = case.due.filter(|due| case.decision_date > *due) else {
+                continue;
+            };
             self.overdue.push(Overdue {
                 service: case.service.clone(),
                 case_id: case.id.clone(),
                 applied: case.application_date,
-                due: case.due,
+                due,
                 decided: case.decision_date,
-                days_late: case.decision_date.to_days() - case.due.to_days(),
+                days_late: case.decision_date.to_days() - due.to_days(),
                 origin: case.origin.clone(),
             })?;
         }

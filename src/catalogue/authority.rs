@@ -23,6 +23,24 @@ pub struct AuthorityPeriod {
     /// The decree or order that gave this name, for the record.
     #[serde(default)]
     pub basis: Option<String>,
+    /// Where the basis and the name can be read, when not in the basis itself.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// What of this period is still to be checked against an official text.
+    #[serde(default)]
+    pub unverified: Option<String>,
+    /// The postal address on its letterhead.
+    #[serde(default)]
+    pub address: Option<Bilingual>,
+    /// The telephone and e-mail on its letterhead.
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Its name after "certified by" (field 7 of an apostille): Russian puts it in the
+    /// instrumental case ("Кем: Комитетом …").
+    #[serde(default)]
+    pub by: Option<Bilingual>,
     /// Signing positions by code.
     pub positions: BTreeMap<String, Bilingual>,
 }

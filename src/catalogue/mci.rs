@@ -105,7 +105,13 @@ mod tests {
         // 2022 had two values.
         assert_eq!(on("2022-05-31"), Some(3063));
         assert_eq!(on("2022-06-01"), Some(3180));
-        assert_eq!(on("2021-12-31"), None);
+        assert_eq!(on("2021-12-31"), Some(2917));
+        // 2020 had two values too; the table starts in 2010.
+        assert_eq!(on("2020-03-31"), Some(2651));
+        assert_eq!(on("2020-04-01"), Some(2778));
+        assert_eq!(on("2013-01-01"), Some(1731));
+        assert_eq!(on("2010-01-01"), Some(1413));
+        assert_eq!(on("2009-12-31"), None);
     }
 
     #[test]

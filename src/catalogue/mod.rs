@@ -4,6 +4,7 @@
 
 mod authority;
 mod calendar;
+mod deadline;
 mod mci;
 mod schema;
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use authority::{Authorities, AuthorityPeriod};
 pub use calendar::{Calendar, Count, Deadline};
+pub use deadline::{DeadlineRule, Deadlines};
 pub use mci::{Mci, money_view, tenge_text};
 pub use schema::{FieldSpec, FieldType, Fields, When};
 
@@ -41,10 +43,18 @@ pub struct Choice {
     /// (the local executive body of a region).
     #[serde(default, skip_serializing)]
     pub authority: Option<String>,
+    /// The legal norm a value rests on, as documents cite it: a ground for refusal's point of
+    /// the regulations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub norm: Option<Bilingual>,
 }
 
 /// The outcome of a refusal: every service issues a reasoned refusal on it.
 pub const REFUSED: &str = "refused";
+
+/// The field that names a refusal's grounds by code: a choice set of the service whose values
+/// each cite their norm.
+pub const GROUNDS: &str = "refusal.grounds";
 
 /// A registry: one append-only journal, holding one or more gapless number sequences.
 #[derive(Debug, Clone, Deserialize)]
@@ -91,11 +101,64 @@ pub struct Items {
     pub sequence: String,
 }
 
-/// A state duty a service charges, in monthly calculation indices.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A state duty a service charges, in monthly calculation indices: a whole number (5 MCI for
+/// registering a periodical) or a share of one (0.5 MCI for an apostille), kept in hundredths
+/// so that sums stay exact.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "DutyFile")]
 pub struct Duty {
-    pub mci: i64,
+    hundredths: i64,
+    /// The outcomes on which the payment must have been made, when not on every one (its
+    /// fields are then optional otherwise: a refusal for not paying has none).
+    pub on: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DutyFile {
+    mci: f64,
+    #[serde(default)]
+    on: Option<Vec<String>>,
+}
+
+impl TryFrom<DutyFile> for Duty {
+    type Error = anyhow::Error;
+
+    fn try_from(file: DutyFile) -> Result<Duty> {
+        let hundredths = (file.mci * 100.0).round();
+        ensure!(
+            hundredths > 0.0 && hundredths < 1e9 && (file.mci * 100.0 - hundredths).abs() < 1e-6,
+            "the duty must be a positive number of MCI with at most two decimals, not {}",
+            file.mci
+        );
+        Ok(Duty {
+            hundredths: hundredths as i64,
+            on: file.on,
+        })
+    }
+}
+
+impl Duty {
+    /// The duty in tenge at an MCI of `rate` tenge, rounded to the whole tenge (half a tenge
+    /// up), as the Tax Code has sums of tax paid in whole tenge.
+    pub fn amount(&self, rate: i64) -> i64 {
+        (self.hundredths * rate + 50).div_euclid(100)
+    }
+
+    /// The number of MCI when it is whole.
+    pub fn whole(&self) -> Option<i64> {
+        (self.hundredths % 100 == 0).then_some(self.hundredths / 100)
+    }
+
+    /// The number of MCI as documents write it: `5`, `0,5`, `1,25`.
+    pub fn mci_text(&self) -> String {
+        let (whole, cents) = (self.hundredths / 100, self.hundredths % 100);
+        match cents {
+            0 => whole.to_string(),
+            c if c % 10 == 0 => format!("{whole},{}", c / 10),
+            c => format!("{whole},{c:02}"),
+        }
+    }
 }
 
 /// A document a service can end in.
@@ -140,14 +203,19 @@ pub struct Service {
     /// Or: a choice field whose value names the authority (the region's executive body).
     #[serde(default)]
     pub provider_field: Option<String>,
-    /// The statutory term, from the application date.
-    pub deadline: Deadline,
+    /// The statutory terms by the date they took effect, each counted from the application
+    /// date.
+    pub deadlines: Deadlines,
     #[serde(default)]
     pub duty: Option<Duty>,
     /// The field that names what an application is about (a title, a system's name), which
     /// letters such as a refusal cite.
     #[serde(default)]
     pub subject: Option<String>,
+    /// How a decision of this service other than an approval is appealed, when it differs
+    /// from the catalogue's common wording.
+    #[serde(default)]
+    pub appeal: Option<Bilingual>,
     pub fields: Fields,
     pub documents: BTreeMap<String, DocumentSpec>,
     /// The catalogue file it was read from.
@@ -186,6 +254,7 @@ struct ServicesFile {
 #[serde(deny_unknown_fields)]
 struct CommonFile {
     fields: Fields,
+    appeal: Bilingual,
 }
 
 /// The whole catalogue, checked for internal consistency.
@@ -193,6 +262,8 @@ struct CommonFile {
 pub struct Catalogue {
     /// Fields every case has, whatever its service (identity, applicant, decision).
     pub common: Fields,
+    /// How a decision other than an approval is appealed: where and within what time.
+    pub appeal: Bilingual,
     pub choice_sets: BTreeMap<String, BTreeMap<String, Choice>>,
     pub registries: BTreeMap<String, Registry>,
     pub services: BTreeMap<String, Service>,
@@ -216,11 +287,16 @@ impl Catalogue {
     pub fn load(dir: &Path) -> Result<Catalogue> {
         let common_path = dir.join("common.toml");
         let common: ServicesFile = read_toml(&common_path)?;
-        let Some(common_fields) = common.common.as_ref().map(|c| c.fields.clone()) else {
+        let Some((common_fields, appeal)) = common
+            .common
+            .as_ref()
+            .map(|c| (c.fields.clone(), c.appeal.clone()))
+        else {
             bail!("{}: [common.fields] is missing", common_path.display());
         };
         let mut catalogue = Catalogue {
             common: common_fields,
+            appeal,
             choice_sets: BTreeMap::new(),
             registries: BTreeMap::new(),
             services: BTreeMap::new(),
@@ -396,10 +472,6 @@ impl Catalogue {
             }
             _ => bail!("give exactly one of `provider` and `provider_field`"),
         }
-        ensure!(
-            service.deadline.days > 0,
-            "the deadline must be at least one day"
-        );
         for path in service.fields.paths() {
             ensure!(
                 self.common.get(path).is_none() && !self.common.is_prefix_of(path),
@@ -441,18 +513,54 @@ impl Catalogue {
                 "subject {subject:?} must be a text or bilingual field that is always required"
             );
         }
-        if let Some(duty) = service.duty {
-            ensure!(duty.mci > 0, "the duty must be a positive number of MCI");
+        if let Some(duty) = &service.duty {
             for (path, kind) in [
                 ("duty.amount", FieldType::Money),
                 ("duty.date", FieldType::Date),
             ] {
+                let spec = service.fields.get(path);
                 ensure!(
-                    service
-                        .fields
-                        .get(path)
-                        .is_some_and(|f| f.kind == kind && f.required && f.when.is_none()),
-                    "a service with a duty needs an always-required field {path:?} of type {kind:?}"
+                    spec.is_some_and(|f| f.kind == kind && f.when.is_none()),
+                    "a service with a duty needs a field {path:?} of type {kind:?} (without `when`)"
+                );
+                // Required always, or on the outcomes the duty names: a refusal may be one for
+                // not paying, and a refusal of an application that was paid may still say so.
+                ensure!(
+                    spec.is_some_and(|f| f.required) != duty.on.is_some(),
+                    "{path:?}: give either `required = true`, or the duty's `on` (the outcomes \
+                     on which it must have been paid), not both"
+                );
+            }
+            let outcomes = service.outcomes();
+            for outcome in duty.on.iter().flatten() {
+                ensure!(
+                    outcomes.contains(outcome.as_str()),
+                    "the duty's `on` names {outcome:?}, on which no document is issued"
+                );
+            }
+        }
+        if let Some(grounds) = service.fields.get(GROUNDS) {
+            let set = grounds.set.as_deref().unwrap_or_default();
+            ensure!(
+                grounds.kind == FieldType::Choices
+                    && grounds
+                        .when
+                        .as_ref()
+                        .is_some_and(|w| w.field == "decision.outcome"),
+                "{GROUNDS:?} must be a choices field that applies on refusal outcomes"
+            );
+            for (code, choice) in &self.choice_sets[set] {
+                ensure!(
+                    choice.norm.is_some(),
+                    "ground for refusal {code:?} of set {set:?} cites no norm"
+                );
+            }
+        }
+        for (path, spec) in self.common.iter().chain(service.fields.iter()) {
+            if let Some(other) = &spec.unless {
+                ensure!(
+                    self.common.get(other).is_some() || service.fields.get(other).is_some(),
+                    "field {path:?}: `unless` names {other:?}, which is not a field of this service"
                 );
             }
         }
@@ -568,17 +676,30 @@ pub fn listing(catalogue: &Catalogue) -> String {
             ),
         };
         let _ = writeln!(out, "  provider: {provider}");
-        let count = match service.deadline.count {
-            Count::Working => "working",
-            Count::Calendar => "calendar",
-        };
-        let _ = writeln!(
-            out,
-            "  deadline: {} {count} days from the application",
-            service.deadline.days
-        );
-        if let Some(duty) = service.duty {
-            let _ = writeln!(out, "  state duty: {} MCI", duty.mci);
+        for rule in service.deadlines.rules() {
+            let _ = writeln!(
+                out,
+                "  deadline for applications from {}: {} ({}){}",
+                rule.from,
+                rule.describe(),
+                rule.source,
+                if rule.unverified.is_some() {
+                    " [to be checked]"
+                } else {
+                    ""
+                }
+            );
+        }
+        if let Some(duty) = &service.duty {
+            let _ = writeln!(
+                out,
+                "  state duty: {} MCI{}",
+                duty.mci_text().replace(',', "."),
+                duty.on
+                    .as_ref()
+                    .map(|on| format!(", paid before {}", on.join(" or ")))
+                    .unwrap_or_default()
+            );
         }
         for document in service.documents.values() {
             let registry = &catalogue.registries[&document.registry];
@@ -616,4 +737,57 @@ pub fn listing(catalogue: &Catalogue) -> String {
     }
     let _ = writeln!(out, "{} services", catalogue.services.len());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn duty(text: &str) -> Result<Duty> {
+        #[derive(Deserialize)]
+        struct File {
+            duty: Duty,
+        }
+        Ok(toml::from_str::<File>(text)?.duty)
+    }
+
+    #[test]
+    fn a_duty_in_a_share_of_the_mci_is_exact_and_rounded_to_the_tenge() {
+        let half = duty("duty = { mci = 0.5, on = [\"approved\"] }").unwrap();
+        // Half of 4 325 ₸ is 2 162.5 ₸: 2 163 ₸, half a tenge rounded up; of 3 450 ₸, 1 725 ₸.
+        assert_eq!(half.amount(4325), 2163);
+        assert_eq!(half.amount(3450), 1725);
+        assert_eq!(half.mci_text(), "0,5");
+        assert_eq!(half.whole(), None);
+        assert_eq!(half.on.as_deref(), Some(&["approved".to_string()][..]));
+        let five = duty("duty = { mci = 5 }").unwrap();
+        assert_eq!(five.amount(4325), 21625);
+        assert_eq!((five.mci_text(), five.whole()), ("5".to_string(), Some(5)));
+        assert_eq!(duty("duty = { mci = 1.25 }").unwrap().mci_text(), "1,25");
+        for bad in [
+            "duty = { mci = 0 }",
+            "duty = { mci = -1 }",
+            "duty = { mci = 0.125 }",
+        ] {
+            assert!(duty(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_catalogue_cites_a_norm_for_every_ground_of_refusal() {
+        let catalogue =
+            Catalogue::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue")).unwrap();
+        for service in catalogue.services.values() {
+            let grounds = service
+                .fields
+                .get(GROUNDS)
+                .unwrap_or_else(|| panic!("{} names no grounds for refusal", service.code));
+            let set = &catalogue.choice_sets[grounds.set.as_deref().unwrap()];
+            assert!(set.len() >= 3, "{}", service.code);
+            assert!(set.values().all(|g| g.norm.is_some()));
+        }
+        // The apostille's duty is half an MCI, paid before an apostille is put.
+        let apostille = catalogue.services["apostille"].duty.as_ref().unwrap();
+        assert_eq!(apostille.mci_text(), "0,5");
+    }
 }

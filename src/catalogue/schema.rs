@@ -56,6 +56,10 @@ pub struct FieldSpec {
     /// Must be present and non-empty whenever the field applies.
     #[serde(default)]
     pub required: bool,
+    /// A field whose presence makes this required one optional: a refusal's own words
+    /// (`decision.reasons`) may be left out when it names its grounds (`refusal.grounds`).
+    #[serde(default)]
+    pub unless: Option<String>,
     /// The field applies only when this holds; otherwise it must be absent.
     #[serde(default)]
     pub when: Option<When>,
@@ -206,6 +210,10 @@ impl Fields {
                     "field {path:?}: `not_before` must name a field of the same type, not {other:?}"
                 );
             }
+            ensure!(
+                spec.unless.is_none() || spec.required,
+                "field {path:?}: `unless` makes sense only for a required field"
+            );
             if let (Some(min), Some(max)) = (spec.min, spec.max) {
                 ensure!(min <= max, "field {path:?}: min is above max");
             }

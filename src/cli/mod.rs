@@ -173,14 +173,18 @@ pub fn run(cli: Cli) -> Result<i32> {
             let service = catalogue
                 .service("media-registration")
                 .context("the catalogue has no service media-registration")?;
-            let mci = service.duty.map_or(0, |d| d.mci);
+            let share = service.duty.clone();
             if let Some(missing) = [from, to]
                 .into_iter()
                 .find(|d| catalogue.mci.on(d.add_days(-60).unwrap_or(*d)).is_none())
             {
                 bail!("mci.toml has no value for the weeks before {missing}");
             }
-            let duty = |date: Date| mci * catalogue.mci.on(date).unwrap_or_default();
+            let duty = |date: Date| {
+                share
+                    .as_ref()
+                    .map_or(0, |d| d.amount(catalogue.mci.on(date).unwrap_or_default()))
+            };
             let csv = crate::synth::media_cases_csv(
                 args.count,
                 args.seed,

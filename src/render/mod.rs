@@ -4,9 +4,11 @@
 //! The data reaches the template as data — the fixed virtual file `/case.json`, which templates
 //! read with `json(sys.inputs.data)` — never as markup; the document's QR code is the fixed
 //! virtual file `sys.inputs.qr` (`/qr.png`, or `/qr.svg` for documents of the first
-//! [`Profile`]). Everything that could vary between two renderings is fixed: fonts come from the
-//! fonts folder only, `today()` is unavailable, and the PDF's identifier, timestamp and creator
-//! come from the registry record. The same inputs give the same bytes, in any process.
+//! [`Profile`]), its modules printed as wide as `sys.inputs.qr-module-mm` says where the
+//! profile gives it.
+//! Everything that could vary between two renderings is fixed: fonts come from the fonts folder
+//! only, `today()` is unavailable, and the PDF's identifier, timestamp and creator come from the
+//! registry record. The same inputs give the same bytes, in any process.
 
 pub mod bundle;
 mod fonts;
@@ -29,16 +31,17 @@ pub use fonts::Fonts;
 use world::DocumentWorld;
 
 use crate::date::Date;
-use crate::qr;
+use crate::qr::{self, Payload};
 pub use bundle::TemplateBundle;
 
 /// The virtual path of the document's data.
 pub const DATA_PATH: &str = "/case.json";
 
 /// How a record is typeset besides its template: the engine, and the form of the QR code the
-/// pipeline hands the template. A record names its profile (its `engine` field), and a document
-/// is always typeset again with the profile it was issued with, so changing the profile of new
-/// documents never changes an old one.
+/// pipeline hands the template — its image, the payload's encoding and its printed size. A
+/// record names its profile (its `engine` field), and a document is always typeset again with
+/// the profile it was issued with, so changing the profile of new documents never changes an
+/// old one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Profile {
     /// `typst 0.15.1`: the QR code as an SVG path of unit squares (`/qr.svg`, [`qr::svg`]).
@@ -48,18 +51,28 @@ pub enum Profile {
     /// `typst 0.15.1, qr png`: the QR code as a 1-bit PNG, one pixel per module (`/qr.png`,
     /// [`qr::png`]): a few hundred bytes the PDF embeds as a tiny image.
     TypstPngQr,
+    /// `typst 0.15.1, qr png segmented, 0.6 mm modules`: the payload with its hash in upper
+    /// case ([`Payload::text_upper`]), coded in alphanumeric and byte segments
+    /// ([`qr::png_segmented`]), each module printed [`QR_MODULE_MM`] wide: a code an office
+    /// scanner or a fax at 200 dpi reads.
+    TypstPngQrSegmented,
 }
 
 impl Profile {
     /// The profile of new documents.
-    pub const CURRENT: Profile = Profile::TypstPngQr;
-    const ALL: [Profile; 2] = [Profile::TypstSvgQr, Profile::TypstPngQr];
+    pub const CURRENT: Profile = Profile::TypstPngQrSegmented;
+    const ALL: [Profile; 3] = [
+        Profile::TypstSvgQr,
+        Profile::TypstPngQr,
+        Profile::TypstPngQrSegmented,
+    ];
 
     /// The name records carry in `engine`.
     pub fn name(self) -> &'static str {
         match self {
             Profile::TypstSvgQr => "typst 0.15.1",
             Profile::TypstPngQr => "typst 0.15.1, qr png",
+            Profile::TypstPngQrSegmented => "typst 0.15.1, qr png segmented, 0.6 mm modules",
         }
     }
 
@@ -72,7 +85,25 @@ impl Profile {
     pub fn qr_path(self) -> &'static str {
         match self {
             Profile::TypstSvgQr => "/qr.svg",
-            Profile::TypstPngQr => "/qr.png",
+            Profile::TypstPngQr | Profile::TypstPngQrSegmented => "/qr.png",
+        }
+    }
+
+    /// How wide the template prints each module of the code, in millimetres
+    /// (`sys.inputs.qr-module-mm`), where the profile says; templates of the earlier profiles
+    /// print the whole code 15 mm wide on their own.
+    pub fn qr_module_mm(self) -> Option<f64> {
+        match self {
+            Profile::TypstSvgQr | Profile::TypstPngQr => None,
+            Profile::TypstPngQrSegmented => Some(QR_MODULE_MM),
+        }
+    }
+
+    /// The QR payload of a document, in this profile's encoding.
+    pub fn payload(self, payload: &Payload, prefix: &str) -> String {
+        match self {
+            Profile::TypstSvgQr | Profile::TypstPngQr => payload.text(prefix),
+            Profile::TypstPngQrSegmented => payload.text_upper(prefix),
         }
     }
 
@@ -81,6 +112,7 @@ impl Profile {
         let bytes = match self {
             Profile::TypstSvgQr => qr::svg(payload)?.into_bytes(),
             Profile::TypstPngQr => qr::png(payload)?,
+            Profile::TypstPngQrSegmented => qr::png_segmented(payload)?,
         };
         Ok(QrImage {
             profile: self,
@@ -93,6 +125,14 @@ impl Profile {
     }
 }
 
+/// The printed width of a module of the QR code of [`Profile::TypstPngQrSegmented`], in
+/// millimetres: 4.7 pixels at 200 dpi. Measured with zbar on the first page of every sample
+/// document rendered by pdftoppm (docs/registry.md): all decode at 170 and 200 dpi, and with
+/// `-mono` (a fax's 1-bit image); at 0.55 mm all decode at 200 dpi and none at 170; at 0.48 mm
+/// (3.8 pixels) one in 108 at 200 dpi. The code is then 29.4 mm wide for a version 6 payload (a
+/// media certificate) and 31.8 mm for version 7 (the longest numbers, with Cyrillic letters).
+const QR_MODULE_MM: f64 = 0.6;
+
 /// A document's QR code image, in the form of the profile it is typeset with.
 #[derive(Debug, Clone)]
 pub struct QrImage {
@@ -102,12 +142,13 @@ pub struct QrImage {
 
 /// What is shared by every rendering: the standard library and the fonts.
 pub struct Engine {
-    /// The standard library of each profile: they differ in `sys.inputs.qr`.
-    libraries: [LazyHash<Library>; 2],
+    /// The standard library of each profile: they differ in `sys.inputs.qr` and
+    /// `qr-module-mm`.
+    libraries: [LazyHash<Library>; Profile::ALL.len()],
     pub fonts: Fonts,
     data_id: FileId,
     /// The QR code's file in each profile.
-    qr_ids: [FileId; 2],
+    qr_ids: [FileId; Profile::ALL.len()],
 }
 
 /// A template version ready to render: its sources parsed once.
@@ -152,16 +193,20 @@ impl Engine {
             let mut inputs = Dict::new();
             inputs.insert("data".into(), DATA_PATH.into_value());
             inputs.insert("qr".into(), profile.qr_path().into_value());
+            if let Some(mm) = profile.qr_module_mm() {
+                inputs.insert("qr-module-mm".into(), mm.into_value());
+            }
             LazyHash::new(Library::builder().with_inputs(inputs).build())
         };
+        let mut qr_ids = [file_id(DATA_PATH)?; Profile::ALL.len()];
+        for (id, profile) in qr_ids.iter_mut().zip(Profile::ALL) {
+            *id = file_id(profile.qr_path())?;
+        }
         Ok(Engine {
             libraries: Profile::ALL.map(library),
             fonts,
             data_id: file_id(DATA_PATH)?,
-            qr_ids: [
-                file_id(Profile::ALL[0].qr_path())?,
-                file_id(Profile::ALL[1].qr_path())?,
-            ],
+            qr_ids,
         })
     }
 

@@ -27,8 +27,9 @@ pub struct ValidCase {
     pub outcome: String,
     pub decision_date: Date,
     pub application_date: Date,
-    /// The last day of the statutory term.
-    pub due: Date,
+    /// The last day of the statutory term in force on the application date, if the catalogue
+    /// knows one for that date.
+    pub due: Option<Date>,
     /// The issuing authority's code.
     pub authority: String,
     /// Codes, ISO dates and `{kk, ru}` texts, keys sorted: what identifies the case.
@@ -180,10 +181,10 @@ impl Validator<'_> {
                 .to_string(),
             decision_date,
             application_date,
-            due: self
-                .catalogue
-                .calendar
-                .due(application_date, service.deadline),
+            due: service
+                .deadlines
+                .in_force(application_date)
+                .map(|rule| rule.due(&self.catalogue.calendar, application_date)),
             authority: provider.to_string(),
             origin: raw.origin(),
             id: canonical["id"].as_str().unwrap_or_default().to_string(),
@@ -266,8 +267,18 @@ impl<'a> Check<'a> {
                 continue;
             }
             if !present {
-                if spec.required {
-                    self.problem(&shown, "is required but missing or empty");
+                let excused = spec
+                    .unless
+                    .as_ref()
+                    .filter(|other| scope.at_path(other).iter().any(|n| !is_blank(n)));
+                match (&spec.unless, excused) {
+                    (_, Some(_)) => {}
+                    (Some(other), None) if spec.required => self.problem(
+                        &shown,
+                        format!("is required unless {other} is given, and neither is"),
+                    ),
+                    _ if spec.required => self.problem(&shown, "is required but missing or empty"),
+                    _ => {}
                 }
                 continue;
             }
@@ -322,11 +333,34 @@ impl<'a> Check<'a> {
     /// Checks that a service's state duty was paid in full at the MCI in force on the day of
     /// payment.
     fn duty(&mut self, service: &Service, canonical: &Map<String, Json>) {
-        let Some(duty) = service.duty else {
+        let Some(duty) = &service.duty else {
             return;
         };
-        let paid = canonical["duty"]["amount"].as_i64().unwrap_or_default();
-        let Some(date) = canonical["duty"]["date"]
+        let Some(payment) = canonical.get("duty") else {
+            // Not given: the field rules required it where the duty is due on every outcome;
+            // where it is due on some, this one must not be among them.
+            let outcome = canonical["decision"]["outcome"]
+                .as_str()
+                .unwrap_or_default();
+            if let Some(on) = duty
+                .on
+                .as_ref()
+                .filter(|on| on.iter().any(|o| o == outcome))
+            {
+                self.problem(
+                    "duty.amount",
+                    format!(
+                        "is required when decision.outcome is {}: the service charges a state \
+                         duty of {} MCI (give duty.amount and duty.date)",
+                        on.join(" or "),
+                        duty.mci_text()
+                    ),
+                );
+            }
+            return;
+        };
+        let paid = payment["amount"].as_i64().unwrap_or_default();
+        let Some(date) = payment["date"]
             .as_str()
             .and_then(|d| d.parse::<Date>().ok())
         else {
@@ -339,14 +373,14 @@ impl<'a> Check<'a> {
             );
             return;
         };
-        let due = duty.mci * mci;
+        let due = duty.amount(mci);
         if paid < due {
             self.problem(
                 "duty.amount",
                 format!(
                     "{} paid; the state duty is {} MCI × {} = {} on {date}",
                     tenge_text(paid),
-                    duty.mci,
+                    duty.mci_text(),
                     tenge_text(mci),
                     tenge_text(due)
                 ),

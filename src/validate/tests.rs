@@ -400,17 +400,21 @@ C-1,media-registration,KZ2,2026-11-01,individual,850314300003,Омаров Д.,�
 
 #[test]
 fn the_authority_in_force_on_the_decision_date_is_used() {
+    // The Information Committee's history starts on 12 March 2010.
     let old = BASE
-        .replace(r#"date="2026-11-02""#, r#"date="2019-01-02""#)
+        .replace(r#"date="2026-11-02""#, r#"date="2010-01-04""#)
         .replace(
             r#"outcome="approved" date="2026-11-20""#,
-            r#"outcome="approved" date="2019-03-01""#,
+            r#"outcome="approved" date="2010-03-11""#,
         );
     assert!(has(
         &problems(&old),
         "decision.date",
-        "no authority \"info-committee\" was in force on 2019-03-01"
+        "no authority \"info-committee\" was in force on 2010-03-11"
     ));
+    let first = old.replace(r#"date="2010-03-11""#, r#"date="2010-03-12""#);
+    let case = check(&first).unwrap();
+    assert_eq!(case.authority, "info-committee");
 }
 
 #[test]
@@ -467,14 +471,15 @@ fn the_state_duty_must_be_paid_in_full_at_the_mci_of_the_day_of_payment() {
     let found = problems(&unpaid);
     assert!(has(&found, "duty.amount", "required"), "{found:?}");
     assert!(has(&found, "duty.date", "required"), "{found:?}");
+    // mci.toml starts in 2010.
     let too_early = BASE.replace(
         r#"date="2026-11-02" receipt"#,
-        r#"date="2021-12-31" receipt"#,
+        r#"date="2009-12-31" receipt"#,
     );
     assert!(has(
         &problems(&too_early),
         "duty.date",
-        "no monthly calculation index for 2021-12-31"
+        "no monthly calculation index for 2009-12-31"
     ));
     let not_money = BASE.replace(r#"amount="21625""#, r#"amount="21625.50""#);
     assert!(has(
@@ -500,9 +505,10 @@ fn an_outcome_must_be_one_the_service_issues_a_document_on() {
 
 #[test]
 fn the_due_date_counts_working_days_from_the_application() {
-    // Media registration: 15 working days from Monday 2 November 2026 end on Monday 23 November.
+    // Media registration under the 2020 rules: 2 working days to check the documents, from
+    // Monday 2 November 2026 to Wednesday 4, then 7 working days to decide, to Friday 13.
     let case = check(BASE).unwrap();
-    assert_eq!(case.due, "2026-11-23".parse().unwrap());
+    assert_eq!(case.due, Some("2026-11-13".parse().unwrap()));
     assert_eq!(case.application_date, "2026-11-02".parse().unwrap());
     assert_eq!(case.authority, "info-committee");
 }

@@ -40,6 +40,9 @@ fn choice_view(value: &str, choice: &Choice) -> Json {
     if let Some(code) = &choice.code {
         view["code"] = json!(code);
     }
+    if let Some(norm) = &choice.norm {
+        view["norm"] = json!(norm);
+    }
     view
 }
 

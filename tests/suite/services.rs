@@ -483,8 +483,12 @@ fn attestation_issues_attestats_elimination_decisions_and_refusals() {
         &text,
         &[
             "АТТЕСТАТ",
-            "ақпараттық жүйенің ақпараттық қауіпсіздік талаптарына сәйкестігі туралы",
-            "о соответствии информационной системы требованиям информационной безопасности",
+            "Ақпараттық жүйенің ақпараттық қауіпсіздік талаптарына және Қазақстан \
+             Республикасының аумағында қабылданған стандарттарға сәйкестігі аттестаты",
+            "Аттестат соответствия информационной системы требованиям информационной \
+             безопасности и принятым на территории Республики Казахстан стандартам",
+            "аттестаттық тексеру актісі",
+            "Аттестациялық комиссия",
             attestat["number"].as_str().unwrap(),
             case["inspection"]["act"]["number"].as_str().unwrap(),
             case["commission"]["protocol"]["number"].as_str().unwrap(),
@@ -697,4 +701,477 @@ fn every_sample_is_issued_and_every_document_kind_appears() {
         assert!(*n >= 10, "{service}: {n} documents");
     }
     assert_eq!(per_service.len(), 8);
+}
+
+/// A text in quotation marks as documents write it: «…», the marks inside made „…“.
+fn quoted(text: &str) -> String {
+    format!("«{}»", text.replace('«', "„").replace('»', "“"))
+}
+
+#[test]
+fn refusals_use_the_regulations_terms_name_what_was_refused_cite_norms_and_say_how_to_appeal() {
+    let (project, records) = issue_samples("media", "media");
+    let refusal = record_of(&records, "MR-2026-0110");
+    let text = text_of(&project, refusal);
+    assert_says(
+        &text,
+        &[
+            "МЕМЛЕКЕТТІК КӨРСЕТІЛЕТІН ҚЫЗМЕТТІ КӨРСЕТУДЕН БАС ТАРТУ ТУРАЛЫ ДӘЛЕЛДІ ЖАУАП",
+            "МОТИВИРОВАННЫЙ ОТВЕТ ОБ ОТКАЗЕ В ОКАЗАНИИ ГОСУДАРСТВЕННОЙ УСЛУГИ",
+            "мемлекеттік көрсетілетін қызметті көрсетуден мынадай негіздер бойынша бас \
+             тартылғанын хабарлаймыз",
+            "сообщаем об отказе в оказании государственной услуги",
+            // What was refused: the publication's title.
+            "(«Ақтөбе Таймс»)",
+            // Each ground with the norm it rests on, in both languages.
+            "масс-медиа атауының бұрын есепке қойылған масс-медиа атауымен сәйкес келуі \
+             («Масс-медиа туралы» Қазақстан Республикасының 2024 жылғы 19 маусымдағы Заңы)",
+            "совпадение названия масс-медиа с названием ранее поставленного на учет масс-медиа \
+             (Закон Республики Казахстан от 19 июня 2024 года «О масс-медиа»)",
+            "представление услугополучателем неполного пакета документов, предусмотренного \
+             правилами оказания государственной услуги (Закон Республики Казахстан от 15 апреля \
+             2013 года «О государственных услугах»)",
+            // The official's own words after the grounds.
+            "Атап айтқанда:",
+            "А именно:",
+            "Не представлен документ о назначении главного редактора.",
+            // Where and within what time to appeal.
+            "үш ай ішінде",
+            "в течение трех месяцев со дня, когда Вам стало о нем известно",
+            "уполномоченный орган по оценке и контролю за качеством оказания государственных услуг",
+        ],
+    );
+    assert!(!text.contains("қызметін көрсетуден"), "{text}");
+    assert!(!text.contains("бас тартылатынын"), "{text}");
+
+    // A refusal of a deposit names the objects; of an apostille, the document.
+    let (project, records) = issue_samples("depository", "software");
+    let refusal = record_of(&records, "DP-2026-0004");
+    // (The text extractor puts a space after „, where the font changes.)
+    let text = text_of(&project, refusal).replace("„ ", "„");
+    for object in refusal["data"]["case"]["objects"].as_array().unwrap() {
+        assert_says(
+            &text,
+            &[
+                &quoted(object["name"]["kk"].as_str().unwrap()),
+                &quoted(object["name"]["ru"].as_str().unwrap()),
+            ],
+        );
+    }
+    let (project, records) = issue_samples("apostille", "apostille");
+    let text = text_of(&project, record_of(&records, "AP-2026-0310"));
+    assert_says(
+        &text,
+        &[
+            "(2026 жылғы 28 қазандағы № Н-377 архивтік анықтама)",
+            "(Архивная справка № Н-377 от 28 октября 2026 года)",
+        ],
+    );
+}
+
+#[test]
+fn a_refusal_may_name_its_grounds_alone_but_not_nothing() {
+    let (project, records) = issue_samples("depository", "software");
+    // DP-2026-0011 names its ground by code and adds no words of its own.
+    let refusal = record_of(&records, "DP-2026-0011");
+    assert!(refusal["data"]["case"]["decision"]["reasons"].is_null());
+    let text = text_of(&project, refusal);
+    assert_says(
+        &text,
+        &[
+            "услугополучатель не является правообладателем депонируемого объекта или его \
+             уполномоченным представителем (Закон Республики Казахстан от 24 ноября 2015 года \
+             «Об информатизации»)",
+        ],
+    );
+    assert!(!text.contains("А именно:"), "{text}");
+    // Neither grounds nor words: rejected, naming both; a ground the service lacks: rejected.
+    let (case, id) = sample_case_containing("depository", r#"grounds="requirements incomplete""#);
+    let bare = case
+        .replace(&id, "DP-2026-0998")
+        .replace(r#"<refusal grounds="requirements incomplete"/>"#, "")
+        .replace("<reasons>", "<!--")
+        .replace("</reasons>", "-->");
+    let unknown = case
+        .replace(&id, "DP-2026-0999")
+        .replace("requirements incomplete", "requirements same-title");
+    let (_, run) = with_extra_case(
+        "depository",
+        "bad.xml",
+        &format!("<cases>{bare}{unknown}</cases>"),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.expect_stderr(
+        "case \"DP-2026-0998\": field decision.reasons: is required unless refusal.grounds is \
+         given, and neither is",
+    );
+    run.expect_stderr("case \"DP-2026-0999\": field refusal.grounds: \"same-title\" is not one of");
+}
+
+/// Every date view's attributive form ("2026 жылғы 19 қарашадағы") in a record's data.
+fn collect_attributive_dates(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) if map.contains_key("kk_nominative") => {
+            out.push(map["kk"].as_str().unwrap().to_string());
+        }
+        Value::Object(map) => map.values().for_each(|v| collect_attributive_dates(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| collect_attributive_dates(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn dates_stand_alone_in_the_nominative_and_the_attributive_only_before_what_it_qualifies() {
+    let project = Project::with_samples();
+    assert_eq!(project.batch(&[]).code, 0);
+    let mut checked = 0;
+    for entry in std::fs::read_dir(project.registry()).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.join("journal.jsonl").is_file() {
+            continue;
+        }
+        for record in project.records(path.file_name().unwrap().to_str().unwrap()) {
+            // Every date the pipeline wrote in the attributive form: none may end a line (each
+            // is bound to the number or noun it qualifies).
+            let mut attributive = Vec::new();
+            collect_attributive_dates(&record["data"], &mut attributive);
+            assert!(!attributive.is_empty());
+            let pdf = project.out().join(record["pdf"]["file"].as_str().unwrap());
+            let raw = run_tool("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+            for line in raw.lines().map(str::trim_end) {
+                for date in &attributive {
+                    assert!(
+                        !line.ends_with(date.as_str())
+                            && !line.ends_with(&date.replace(' ', "\u{a0}")),
+                        "{}: {date:?} ends a line: {line:?}",
+                        pdf.display()
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 108);
+    // A certificate's date line: «2026 жылғы 16 қараша»; a letter's number with its date:
+    // «2026 жылғы 19 қарашадағы № ШХ-2026/00001» / «№ ШХ-2026/00001 от 19 ноября 2026 года».
+    let records = project.records("media");
+    let certificate = record_of(&records, "MR-2026-0101");
+    let text = text_of(&project, certificate);
+    let date = &certificate["data"]["document"]["date"];
+    assert_says(
+        &text,
+        &[
+            date["kk_nominative"].as_str().unwrap(),
+            date["ru"].as_str().unwrap(),
+        ],
+    );
+    assert!(!text.contains(date["kk"].as_str().unwrap()), "{text}");
+    let letter = record_of(&records, "MR-2026-0110");
+    let text = text_of(&project, letter);
+    let date = &letter["data"]["document"]["date"];
+    let number = letter["number"].as_str().unwrap();
+    assert_says(
+        &text,
+        &[
+            &format!("{} № {number}", date["kk"].as_str().unwrap()),
+            &format!("№ {number} от {}", date["ru"].as_str().unwrap()),
+        ],
+    );
+}
+
+#[test]
+fn titles_and_terms_follow_the_regulations() {
+    let project = Project::with_samples();
+    assert_eq!(project.batch(&[]).code, 0);
+    let text =
+        |registry: &str, case: &str| text_of(&project, record_of(&project.records(registry), case));
+    // A media certificate's subtitle names the kind registered; the periodicity fits it; a
+    // re-registration ends the previous certificate.
+    assert_says(
+        &text("media", "MR-2026-0101"),
+        &[
+            "мерзімді баспасөз басылымын есепке қою туралы",
+            "о постановке на учет периодического печатного издания",
+            "Шығу мерзімділігі",
+            "Периодичность выпуска",
+        ],
+    );
+    assert_says(
+        &text("media", "MR-2026-0106"),
+        &[
+            "ақпарат агенттігін есепке қою туралы",
+            "о постановке на учет информационного агентства",
+        ],
+    );
+    let online = text("media", "MR-2026-0108");
+    assert_says(
+        &online,
+        &[
+            "желілік басылымды есепке қою туралы",
+            "о постановке на учет сетевого издания",
+            "Жаңарту мерзімділігі",
+            "Периодичность обновления",
+        ],
+    );
+    assert!(
+        !online.contains("информационного агентства и сетевого издания"),
+        "{online}"
+    );
+    let media = project.records("media");
+    let rereg = record_of(&media, "MR-2026-0112");
+    let previous = &rereg["data"]["case"]["previous"];
+    let number = previous["number"].as_str().unwrap();
+    assert_says(
+        &text_of(&project, rereg),
+        &[
+            "мерзімді баспасөз басылымын қайта есепке қою туралы",
+            "о переучете периодического печатного издания",
+            &format!(
+                "{} № {number} куәлік күшін жояды",
+                previous["date"]["kk"].as_str().unwrap()
+            ),
+            &format!(
+                "Свидетельство № {number} от {} утрачивает силу",
+                previous["date"]["ru"].as_str().unwrap()
+            ),
+        ],
+    );
+    // Foreign mass media are accounted (есепке алу).
+    assert_says(
+        &text("foreign-media", "FM-2026-0207"),
+        &[
+            "шетелдік бұқаралық ақпарат құралын есепке алу туралы",
+            "есепке алынды",
+            "об учете иностранного средства массовой информации",
+        ],
+    );
+    // The depository's register, in every footer.
+    assert_says(
+        &text("software", "DP-2026-0003"),
+        &[
+            "Қазақстан Республикасы бағдарламалық өнімдерінің тізілімі",
+            "Реестр программных продуктов Республики Казахстан",
+        ],
+    );
+    // The decision to eliminate nonconformities cites the inspection's act and the
+    // commission's protocol.
+    let attestats = project.records("attestats");
+    let elimination = record_of(&attestats, "AT-2026-0004");
+    let case = &elimination["data"]["case"];
+    assert_says(
+        &text_of(&project, elimination),
+        &[
+            "Аттестаттық тексеру актісі",
+            "Аттестациялық комиссия хаттамасы",
+            "Протокол Аттестационной комиссии",
+            &format!(
+                "№ {}",
+                case["inspection"]["act"]["number"].as_str().unwrap()
+            ),
+            &format!(
+                "№ {}",
+                case["commission"]["protocol"]["number"].as_str().unwrap()
+            ),
+        ],
+    );
+    // The apostille: who certified, in the instrumental in Russian; its number; the duty paid.
+    let apostilles = project.records("apostille");
+    let apostille = record_of(&apostilles, "AP-2026-0301");
+    let number = apostille["number"].as_str().unwrap();
+    assert_says(
+        &text_of(&project, apostille),
+        &[
+            "Кім куәландырды: Қазақстан Республикасы Мәдениет және ақпарат министрлігінің Архив \
+             ісі және құжаттама комитеті",
+            "Кем: Комитетом архивного дела и документации Министерства культуры и информации",
+            &format!("№ {number}"),
+            &format!("за № {number}"),
+            "Мемлекеттік баж: 2 163 ₸ (0,5 АЕК)",
+            "Государственная пошлина: 2 163 ₸ (0,5 МРП)",
+        ],
+    );
+}
+
+#[test]
+fn letters_carry_the_executor_and_signatures_the_signers_initial_and_surname() {
+    let (project, records) = issue_samples("media", "media");
+    let letter = text_of(&project, record_of(&records, "MR-2026-0110"));
+    assert_says(
+        &letter,
+        &[
+            "Орынд. / Исп.",
+            "Бекова А. Н., тел. +7 (7172) 74-03-15",
+            "Г. Сейітова",
+        ],
+    );
+    assert!(!letter.contains("Сейітова Гүлнар Маратқызы"), "{letter}");
+    // A certificate is signed alike, and names no executor.
+    let certificate = text_of(&project, record_of(&records, "MR-2026-0101"));
+    assert!(certificate.contains("Е. Асқаров"), "{certificate}");
+    assert!(!certificate.contains("Орынд."), "{certificate}");
+}
+
+#[test]
+fn quotation_marks_nest_and_never_double() {
+    let project = Project::new();
+    project.write_case(
+        "q.xml",
+        &cases_file(&[media_case("Q-1", "2026-11-20", "«Алаш» айнасы")]),
+    );
+    let run = project.batch(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = pdf_text(&project.out().join("media/certificate-000001.pdf"));
+    assert_says(&text, &["«„Алаш“ айнасы»"]);
+    for doubled in ["««", "»»"] {
+        assert!(!text.contains(doubled), "{text}");
+    }
+}
+
+/// A media registration decided on `decided`, applied for and paid on `applied`, the duty
+/// `paid` tenge.
+fn media_case_of(id: &str, applied: &str, decided: &str, paid: u32) -> String {
+    media_case(id, decided, "Дала")
+        .replace(
+            r#"<application number="KZ-{id}" date="2026-11-02"/>"#
+                .replace("{id}", id)
+                .as_str(),
+            &format!(r#"<application number="KZ-{id}" date="{applied}"/>"#),
+        )
+        .replace(
+            &format!(r#"<duty amount="21625" date="2026-11-02" receipt="Б-{id}"/>"#),
+            &format!(r#"<duty amount="{paid}" date="{applied}" receipt="Б-{id}"/>"#),
+        )
+}
+
+#[test]
+fn a_case_decided_in_2013_and_one_in_2020_show_the_authority_of_their_own_dates() {
+    let project = Project::new();
+    // 5 MCI: 1 731 ₸ in 2013, 2 778 ₸ from April 2020.
+    project.write_case(
+        "old.xml",
+        &cases_file(&[
+            media_case_of("OLD-2013", "2013-05-06", "2013-05-20", 8655),
+            media_case_of("OLD-2020", "2020-06-15", "2020-06-24", 13890),
+        ]),
+    );
+    let run = project.batch(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = project.records("media");
+    let y2013 = text_of(&project, record_of(&records, "OLD-2013"));
+    let y2020 = text_of(&project, record_of(&records, "OLD-2020"));
+    assert_names(
+        &y2013,
+        &[
+            "Қазақстан Республикасы Мәдениет және ақпарат министрлігінің Ақпарат және мұрағат комитеті",
+            "Комитет информации и архивов Министерства культуры и информации Республики Казахстан",
+        ],
+    );
+    assert_names(
+        &y2020,
+        &[
+            "Қазақстан Республикасы Ақпарат және қоғамдық даму министрлігінің Ақпарат комитеті",
+            "Комитет информации Министерства информации и общественного развития Республики Казахстан",
+        ],
+    );
+    assert_says(&y2013, &["Астана қаласы", "8 655 ₸"]);
+    assert_says(
+        &y2020,
+        &["Нұр-Сұлтан қаласы", "город Нур-Султан", "13 890 ₸"],
+    );
+    assert!(!y2013.contains("общественного развития"), "{y2013}");
+    // Each is counted by the term in force on its application date: none is known for 2013;
+    // 2 + 7 working days from Monday 15 June 2020 end on Friday 26 June.
+    assert!(record_of(&records, "OLD-2013")["data"]["deadline"].is_null());
+    let deadline = &record_of(&records, "OLD-2020")["data"]["deadline"];
+    assert_eq!(deadline["due"]["iso"], "2020-06-26");
+    assert!(deadline["source"].as_str().unwrap().contains("№ 101"));
+    assert_eq!(run.report(&project)["summary"]["overdue"], 0);
+}
+
+#[test]
+fn the_sample_deposit_is_in_time_under_the_regulations_term() {
+    let (project, records, run) = issue_samples_with_run("depository", "software");
+    let report = run.report(&project);
+    assert_eq!(report["summary"]["overdue"], 0, "{}", run.stderr);
+    // 19 working days from Monday 9 November 2026 end on Friday 4 December.
+    let reference = record_of(&records, "DP-2026-0005");
+    assert_eq!(
+        reference["data"]["case"]["application"]["date"]["iso"],
+        "2026-11-09"
+    );
+    assert_eq!(reference["data"]["deadline"]["due"]["iso"], "2026-12-04");
+}
+
+#[test]
+fn an_apostille_is_paid_for_and_may_be_refused_for_not_paying() {
+    let (case, id) = sample_case_containing("apostille", "AP-2026-0301");
+    let without = case.replace(&id, "AP-2026-0997").replace(
+        r#"<duty amount="2163" date="2026-11-09" receipt="АП-0004"/>"#,
+        "",
+    );
+    let short = case
+        .replace(&id, "AP-2026-0998")
+        .replace(r#"amount="2163""#, r#"amount="2000""#);
+    let unpaid = without
+        .replace("AP-2026-0997", "AP-2026-0999")
+        .replace(r#"outcome="approved""#, r#"outcome="refused""#)
+        .replace(
+            "</decision>",
+            "</decision><refusal grounds=\"unpaid-duty\"/>",
+        );
+    let (project, run) = with_extra_case(
+        "apostille",
+        "duty.xml",
+        &format!("<cases>{without}{short}{unpaid}</cases>"),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.expect_stderr(
+        "case \"AP-2026-0997\": field duty.amount: is required when decision.outcome is \
+         approved: the service charges a state duty of 0,5 MCI",
+    );
+    // Sums are written with no-break spaces.
+    run.expect_stderr(
+        "case \"AP-2026-0998\": field duty.amount: 2\u{a0}000\u{a0}₸ paid; the state duty is \
+         0,5 MCI × 4\u{a0}325\u{a0}₸ = 2\u{a0}163\u{a0}₸ on 2026-11-09",
+    );
+    let records = project.records("apostille");
+    let refusal = record_of(&records, "AP-2026-0999");
+    assert_says(
+        &text_of(&project, refusal),
+        &[
+            "неуплата государственной пошлины за проставление апостиля (Налоговый кодекс \
+             Республики Казахстан от 18 июля 2025 года)",
+        ],
+    );
+}
+
+#[test]
+fn the_letterhead_shows_the_authoritys_address_telephone_and_e_mail() {
+    let project = Project::new();
+    // A catalogue whose archives committee gives its telephone and e-mail.
+    let catalogue = project.path().join("catalogue");
+    copy_dir(&repo().join("catalogue"), &catalogue);
+    let path = catalogue.join("authorities.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let from = text.find("from = \"2023-09-01\"\nbasis = \"Указ Президента Республики Казахстан от 1 сентября 2023 года\"\nunverified = \"the decree's number is to be checked\"").unwrap();
+    let at = from + text[from..].find("city = ").unwrap();
+    let text = format!(
+        "{}address = {{ kk = \"Астана қ., Мәңгілік Ел даңғылы, 8\", ru = \"г. Астана, проспект Мангилик Ел, 8\" }}\nphone = \"+7 (7172) 74-00-00\"\nemail = \"archive@example.kz\"\n{}",
+        &text[..at],
+        &text[at..]
+    );
+    std::fs::write(&path, text).unwrap();
+    copy_dir(&repo().join("cases/sample/apostille"), &project.cases());
+    let run = project.batch(&["--catalogue", catalogue.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = project.records("apostille");
+    let letter = text_of(&project, first_of(&records, "refusal"));
+    assert_says(
+        &letter,
+        &[
+            "Астана қ., Мәңгілік Ел даңғылы, 8",
+            "г. Астана, проспект Мангилик Ел, 8",
+            "тел. +7 (7172) 74-00-00, e-mail: archive@example.kz",
+        ],
+    );
 }

@@ -225,3 +225,75 @@ pub fn cases_file(cases: &[String]) -> String {
         cases.concat()
     )
 }
+
+/// Runs a command-line tool the layout tests need (pdftoppm and pdftotext from poppler-utils,
+/// zbarimg from zbar-tools; `tests/deps.sh` installs them) and returns its standard output,
+/// failing with what to install when it is missing.
+pub fn run_tool(name: &str, args: &[&str]) -> String {
+    let output = Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| {
+            panic!(
+                "{name} cannot be run ({err}): install poppler-utils and zbar-tools (tests/deps.sh)"
+            )
+        });
+    assert!(
+        output.status.success(),
+        "{name} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The text of each page of a PDF, as `pdftotext -layout` lays it out.
+pub fn pdf_pages(path: &Path) -> Vec<String> {
+    let text = run_tool("pdftotext", &["-layout", path.to_str().unwrap(), "-"]);
+    let mut pages: Vec<String> = text.split('\u{c}').map(str::to_string).collect();
+    // pdftotext ends every page with a form feed.
+    if pages.last().is_some_and(|p| p.trim().is_empty()) {
+        pages.pop();
+    }
+    pages
+}
+
+/// A word of a PDF page and where it runs across the page, in points from its left edge.
+#[derive(Debug, Clone)]
+pub struct Word {
+    pub page: usize,
+    pub x0: f64,
+    pub x1: f64,
+    pub text: String,
+}
+
+/// Every word of a PDF with its page (from 1) and horizontal extent, as `pdftotext -bbox` finds
+/// them.
+pub fn pdf_words(path: &Path) -> Vec<Word> {
+    let html = run_tool("pdftotext", &["-bbox", path.to_str().unwrap(), "-"]);
+    let attr = |tag: &str, name: &str| -> f64 {
+        let at = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        tag[at..at + tag[at..].find('"').unwrap()].parse().unwrap()
+    };
+    let mut words = Vec::new();
+    let mut page = 0;
+    for line in html.lines().map(str::trim) {
+        if line.starts_with("<page ") {
+            page += 1;
+        } else if let Some(rest) = line.strip_prefix("<word ") {
+            let (tag, text) = rest.split_once('>').unwrap();
+            let text = text.trim_end_matches("</word>");
+            words.push(Word {
+                page,
+                x0: attr(tag, "xMin"),
+                x1: attr(tag, "xMax"),
+                text: text
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&quot;", "\"")
+                    .replace("&apos;", "'")
+                    .replace("&amp;", "&"),
+            });
+        }
+    }
+    words
+}
