@@ -235,7 +235,7 @@ pub fn scan<S: Sink + Send>(
             if let super::chain::LinkEntry::Status { target, .. } = link.entry
                 && chain.needs(target)
             {
-                chain.know(target, stored_status(log, target)?);
+                chain.know(target, stored_status(log, target, seq)?);
             }
             if let Err(error) = chain.push_link(seq, prepared.link.hash.as_str(), &link) {
                 broken = Some(error);
@@ -383,9 +383,12 @@ fn full_check(code: &str, line: &[u8]) -> Result<(), LineError> {
     Ok(())
 }
 
-/// The status in force of the document at `seq` as the store has it (`None`: no document
-/// there): its record read, and its status events.
-pub fn stored_status(log: &dyn Log, seq: u64) -> Result<Option<super::Status>> {
+/// The status in force of the document at `seq` as the store has it before position `before`
+/// (`None`: no document there): its record read, and its status events before `before`. A
+/// resumed chain asks it for the status its first record changing the document starts from:
+/// events at or after that record are the chain's own to apply (a writer catching up with a
+/// journal its index lags behind finds them in the store already).
+pub fn stored_status(log: &dyn Log, seq: u64, before: u64) -> Result<Option<super::Status>> {
     let stored = log.read(&[seq])?;
     let Some(stored) = stored.first() else {
         return Ok(None);
@@ -396,7 +399,8 @@ pub fn stored_status(log: &dyn Log, seq: u64) -> Result<Option<super::Status>> {
     if !matches!(facts.what, crate::store::What::Document { .. }) {
         return Ok(None);
     }
-    let events = log.find(&Lookup::Events(seq))?;
+    let mut events = log.find(&Lookup::Events(seq))?;
+    events.retain(|&event| event < before);
     let mut status = super::Status::Active;
     for stored in log.read(&events)? {
         let (_, record) = parse_line(&stored.line)

@@ -240,7 +240,7 @@ impl Writer {
         {
             chain.know(
                 event.target,
-                scan::stored_status(self.log.as_ref(), event.target).ok()?,
+                scan::stored_status(self.log.as_ref(), event.target, self.chain.len() + 1).ok()?,
             );
         }
         chain
@@ -342,7 +342,8 @@ impl Writer {
             }
             self.looked_up.insert(record.seq);
             if self.chain.needs(record.seq) {
-                let status = scan::stored_status(self.log.as_ref(), record.seq)?;
+                let status =
+                    scan::stored_status(self.log.as_ref(), record.seq, self.chain.len() + 1)?;
                 self.chain.know(record.seq, status);
             }
             self.lookups.add(&record);
@@ -434,7 +435,7 @@ impl Writer {
         if let Entry::Status(event) = &record.entry
             && self.chain.needs(event.target)
         {
-            let status = scan::stored_status(self.log.as_ref(), event.target)?;
+            let status = scan::stored_status(self.log.as_ref(), event.target, record.seq)?;
             self.chain.know(event.target, status);
         }
         self.chain
@@ -609,5 +610,56 @@ fn disagreement(
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Writer({}, {} records)", self.code, self.chain.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::files::Files;
+
+    /// Found by fuzzing (tests/corpus/fuzz/journal-index-lags-status-events: three documents,
+    /// the first suspended, then revoked): an index behind its journal, as a crash between a
+    /// journal's sync and its index's commit leaves it, made a writer take the status a later
+    /// event sets for the status before it, and refuse a sound registry ("makes record 1
+    /// suspended, but it is revoked"). However far the index lags, a writer opens the registry
+    /// and knows the status in force.
+    #[test]
+    fn a_writer_opens_a_sound_registry_however_far_its_index_lags() {
+        let input = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/corpus/fuzz/journal-index-lags-status-events"),
+        )
+        .unwrap();
+        // A fuzz input: the journal is its first section.
+        let journal = match memchr::memmem::find(&input, b"\n\x1d") {
+            Some(end) => &input[..end + 1],
+            None => &input[..],
+        };
+        let lines: Vec<&[u8]> = journal.split_inclusive(|&b| b == b'\n').collect();
+        assert_eq!(lines.len(), 5, "three documents and two status events");
+        for indexed in 0..=lines.len() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("media/journal.jsonl");
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, lines[..indexed].concat()).unwrap();
+            let store = Files::new(dir.path());
+            drop(Writer::open(&store, "media", Duration::ZERO).unwrap());
+            std::fs::write(&path, journal).unwrap();
+            let mut writer = Writer::open(&store, "media", Duration::ZERO)
+                .unwrap_or_else(|err| panic!("index of {indexed} records: {err:#}"));
+            assert_eq!(writer.len(), 5);
+            writer
+                .prefetch(&Wanted {
+                    numbers: vec!["00001-Г".to_string()],
+                    ..Wanted::default()
+                })
+                .unwrap();
+            assert_eq!(
+                writer.status_of(1),
+                Some(Status::Revoked),
+                "index of {indexed} records"
+            );
+        }
     }
 }

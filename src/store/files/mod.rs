@@ -802,6 +802,48 @@ mod tests {
         .unwrap();
     }
 
+    /// Found by fuzzing (tests/corpus/fuzz/journal-index-bytes-*: a sound journal and bytes that
+    /// are not an SQLite database, or only its header, as `index.sqlite`): a writer refused the
+    /// registry ("cannot open the index …: file is not a database"). The index is derived: one
+    /// SQLite cannot read is made again, and readers answer as without it.
+    #[test]
+    fn an_index_that_is_not_a_database_is_made_again() {
+        use crate::registry::Writer;
+        use crate::registry::reader::Reader;
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/fuzz");
+        let mut cases = 0;
+        for entry in std::fs::read_dir(&corpus).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !name.starts_with("journal-index-bytes-") {
+                continue;
+            }
+            cases += 1;
+            // A fuzz input: the journal, then the index section (a byte saying how, then the
+            // index's bytes).
+            let input = std::fs::read(&path).unwrap();
+            let at = memchr::memmem::find(&input, b"\n\x1d").unwrap();
+            let (journal, index) = (&input[..at + 1], &input[at + 3..]);
+            let dir = tempfile::tempdir().unwrap();
+            let registry = dir.path().join("media");
+            std::fs::create_dir_all(&registry).unwrap();
+            std::fs::write(registry.join(JOURNAL), journal).unwrap();
+            std::fs::write(registry.join(INDEX), index).unwrap();
+            let store = Files::new(dir.path());
+            let reader = Reader::open(&store, "media").unwrap();
+            assert_eq!(reader.by_number("00001-Г").unwrap().len(), 1, "{name}");
+            assert_eq!(reader.statuses().unwrap().len(), 1, "{name}");
+            drop(reader);
+            let writer = Writer::open(&store, "media", Duration::ZERO)
+                .unwrap_or_else(|err| panic!("{name}: {err:#}"));
+            assert_eq!(writer.len(), 5, "{name}");
+            drop(writer);
+            let log = store.log("media").unwrap().unwrap();
+            assert_eq!(log.indexed().unwrap().size, 5, "{name}: the index made again");
+        }
+        assert!(cases >= 2, "the fuzz corpus is missing");
+    }
+
     #[test]
     fn a_registry_in_a_form_that_cannot_be_read_is_listed_with_its_problem() {
         let dir = tempfile::tempdir().unwrap();
