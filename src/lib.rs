@@ -23,6 +23,7 @@ pub mod problem;
 pub mod qr;
 pub mod registry;
 pub mod render;
+pub mod serve;
 pub mod spool;
 pub mod store;
 pub mod synth;
