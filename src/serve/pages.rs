@@ -210,6 +210,11 @@ fn row(label: Said<'_>, value: &str) -> String {
     format!("<dt>{}</dt><dd>{value}</dd>\n", label.inline())
 }
 
+/// A row of the apostille's numbered fields: the number once, then the label in each language.
+fn numbered(n: u8, label: Said<'_>, value: &str) -> String {
+    format!("<dt>{n}. {}</dt><dd>{value}</dd>\n", label.inline())
+}
+
 fn words_html(words: &Words) -> String {
     if words.kk == words.ru {
         esc(&words.kk)
@@ -294,9 +299,9 @@ fn checkpoint_note(answer: &Answer) -> String {
     if let Some(size) = answer.checkpoint {
         let _ = write!(
             out,
-            "<p class=\"small\"><span lang=\"kk\">Жазба тізілімнің бақылау нүктесіне енгізілген \
-             ({size} жазба).</span> <span lang=\"ru\">Запись включена в контрольную точку реестра \
-             ({size} записей).</span></p>\n"
+            "<p class=\"small\"><span lang=\"kk\">Жазба тізілімнің бақылау нүктесімен расталған \
+             (өлшемі: {size}).</span> <span lang=\"ru\">Запись подтверждена контрольной точкой \
+             реестра (размер: {size}).</span></p>\n"
         );
     }
     if !answer.caveats.is_empty() {
@@ -312,11 +317,12 @@ fn checkpoint_note(answer: &Answer) -> String {
 /// The page answering a QR code (or a PDF upload, with `upload`).
 pub fn verdict_page(answer: &Answer, download: Option<&str>, upload: bool) -> String {
     let mut body = String::new();
-    let asked = match (&answer.registry, &answer.number) {
-        (Some(r), Some(n)) if answer.document.is_none() => format!(
-            "<p class=\"asked\"><span lang=\"kk\">Тізілім</span> / <span lang=\"ru\">Реестр</span>: \
-             {}, № {}</p>",
-            esc(r),
+    // What was asked about, when the answer shows nothing else: the number (the registry's code
+    // would mean nothing to a person).
+    let asked = match &answer.number {
+        Some(n) if answer.document.is_none() && answer.verdict != "altered" => format!(
+            "<p class=\"asked\"><span lang=\"kk\">Нөмірі</span> / <span lang=\"ru\">Номер</span>: \
+             {}</p>",
             esc(n)
         ),
         _ => String::new(),
@@ -421,31 +427,15 @@ pub fn upload_form(max_mb: u64) -> String {
 /// The apostille register: its form, filled with what was asked, and the answer if any.
 pub fn apostille(number: &str, date: &str, answer: Option<&Answer>, asked: bool) -> String {
     let mut body = format!(
-        "<h1 class=\"title\">{}</h1>\n<p>{}</p>\n\
-         <form class=\"check\" method=\"get\" action=\"/apostille\">\n\
-         <label for=\"n\">{}</label>\n\
-         <input id=\"n\" name=\"n\" required maxlength=\"64\" placeholder=\"2026-000123\" value=\"{}\">\n\
-         <label for=\"d\">{}</label>\n\
-         <input id=\"d\" name=\"d\" type=\"date\" required value=\"{}\">\n\
-         <button type=\"submit\">{}</button>\n</form>\n",
+        "<h1 class=\"title\">{}</h1>\n",
         said3(
             "Апостильдер тізілімі",
             "Реестр апостилей",
             "Apostille register"
         )
         .inline(),
-        said3(
-            "Апостильдің нөмірі мен күнін енгізіңіз.",
-            "Введите номер и дату апостиля.",
-            "Enter the apostille's number and date."
-        )
-        .inline(),
-        said3("Апостиль нөмірі", "Номер апостиля", "Apostille number").inline(),
-        esc(number),
-        said3("Күні", "Дата", "Date").inline(),
-        esc(date),
-        said3("Тексеру", "Проверить", "Check").inline(),
     );
+    // The answer first, where a person looks; the form after it, to check another.
     match answer {
         Some(answer) => {
             body.push_str(&verdict_box(answer, true, ""));
@@ -468,59 +458,82 @@ pub fn apostille(number: &str, date: &str, answer: Option<&Answer>, asked: bool)
         }
         None => {}
     }
+    let _ = write!(
+        body,
+        "<p>{}</p>\n\
+         <form class=\"check\" method=\"get\" action=\"/apostille\">\n\
+         <label for=\"n\">{}</label>\n\
+         <input id=\"n\" name=\"n\" required maxlength=\"64\" placeholder=\"2026-000123\" value=\"{}\">\n\
+         <label for=\"d\">{}</label>\n\
+         <input id=\"d\" name=\"d\" type=\"date\" required value=\"{}\">\n\
+         <button type=\"submit\">{}</button>\n</form>\n",
+        said3(
+            "Апостильдің нөмірі мен күнін енгізіңіз.",
+            "Введите номер и дату апостиля.",
+            "Enter the apostille's number and date."
+        )
+        .inline(),
+        said3("Апостиль нөмірі", "Номер апостиля", "Apostille number").inline(),
+        esc(number),
+        said3("Күні", "Дата", "Date").inline(),
+        esc(date),
+        said3("Тексеру", "Проверить", "Check").inline(),
+    );
     page("Апостиль · Apostille", &body)
 }
 
 fn apostille_rows(view: &ApostilleView, status: Option<&StatusView>) -> String {
     let mut out = String::from("<dl class=\"facts apostille\">\n");
     let words = |w: &Words| words_html(w);
-    out.push_str(&row(
-        said3("1. Ел", "1. Страна", "1. Country"),
+    out.push_str(&numbered(
+        1,
+        said3("Ел", "Страна", "Country"),
         "<span lang=\"kk\">Қазақстан Республикасы</span><br><span lang=\"ru\">Республика \
          Казахстан</span><br><span lang=\"en\">Republic of Kazakhstan</span>",
     ));
-    out.push_str(&row(
-        said3("2. Қол қойған", "2. Подписан", "2. Has been signed by"),
+    out.push_str(&numbered(
+        2,
+        said3("Қол қойған", "Подписан", "Has been signed by"),
         &esc(&view.signed_by),
     ));
-    out.push_str(&row(
-        said3(
-            "3. Кім ретінде",
-            "3. В качестве",
-            "3. Acting in the capacity of",
-        ),
+    out.push_str(&numbered(
+        3,
+        said3("Кім ретінде", "В качестве", "Acting in the capacity of"),
         &words(&view.capacity),
     ));
-    out.push_str(&row(
+    out.push_str(&numbered(
+        4,
         said3(
-            "4. Мөрімен бекітілген",
-            "4. Скреплен печатью",
-            "4. Bears the seal/stamp of",
+            "Мөрімен бекітілген",
+            "Скреплен печатью",
+            "Bears the seal/stamp of",
         ),
         &words(&view.seal_of),
     ));
-    out.push_str(&row(
-        said3("5. Қайда", "5. В", "5. At"),
-        &words(&view.place),
-    ));
-    out.push_str(&row(
-        said3("6. Күні", "6. Дата", "6. The"),
+    out.push_str(&numbered(5, said3("Қайда", "В", "At"), &words(&view.place)));
+    out.push_str(&numbered(
+        6,
+        said3("Күні", "Дата", "The"),
         &esc(&dmy(&view.date)),
     ));
-    out.push_str(&row(
-        said3("7. Кім", "7. Кем", "7. By"),
+    out.push_str(&numbered(
+        7,
+        said3("Кім", "Кем", "By"),
         &words(&view.authority),
     ));
-    out.push_str(&row(
-        said3("8. №", "8. №", "8. No"),
+    out.push_str(&numbered(
+        8,
+        said3("№", "№", "No"),
         &format!("<strong>{}</strong>", esc(&view.number)),
     ));
-    out.push_str(&row(
-        said3("9. Мөр", "9. Печать", "9. Seal/stamp"),
+    out.push_str(&numbered(
+        9,
+        said3("Мөр", "Печать", "Seal/stamp"),
         &words(&view.authority),
     ));
-    out.push_str(&row(
-        said3("10. Қолы", "10. Подпись", "10. Signature"),
+    out.push_str(&numbered(
+        10,
+        said3("Қолы", "Подпись", "Signature"),
         &format!(
             "{}<br>{}",
             esc(&view.official),
