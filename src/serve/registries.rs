@@ -140,6 +140,22 @@ impl Registries {
                 return Ok(pools.codes.clone());
             }
         }
+        self.list()
+    }
+
+    /// Whether the store holds registry `code` (as of at most `refresh` ago).
+    fn holds(&self, code: &str) -> Result<bool> {
+        {
+            let pools = self.pools.lock().expect("no panic while pooling");
+            if pools.listed.is_some_and(|at| at.elapsed() < self.refresh) {
+                return Ok(pools.codes.iter().any(|c| c == code));
+            }
+        }
+        Ok(self.list()?.iter().any(|c| c == code))
+    }
+
+    /// Lists the registries again.
+    fn list(&self) -> Result<Vec<String>> {
         let codes: Vec<String> = self
             .store
             .registries()?
@@ -186,7 +202,7 @@ impl Registries {
 
     /// A reader of registry `code`, if the store holds it.
     fn lease(&self, code: &str) -> Result<Option<Lease<'_>>> {
-        if !self.codes()?.iter().any(|c| c == code) {
+        if !self.holds(code)? {
             return Ok(None);
         }
         let pooled = {

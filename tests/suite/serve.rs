@@ -811,9 +811,10 @@ fn the_service_is_never_in_a_batchs_way_and_sees_its_records_without_a_restart()
         if verdict == "genuine" {
             break;
         }
+        // The service sees a new checkpoint within a second; a loaded machine gets ten.
         assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "still {verdict} 5 s after the batch"
+            started.elapsed() < Duration::from_secs(10),
+            "still {verdict} 10 s after the batch"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -845,7 +846,7 @@ fn the_service_is_never_in_a_batchs_way_and_sees_its_records_without_a_restart()
             );
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "{page}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{page}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
