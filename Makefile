@@ -8,7 +8,7 @@
 CARGO ?= cargo
 QUJAT := target/debug/qujat
 
-.PHONY: run test ci lint fmt build preview clean-run bench bench-registry crash fuzz
+.PHONY: run test ci lint fmt build preview clean-run bench bench-registry bench-serve crash fuzz
 
 ## Build, then run the nightly batch over cases/sample into output/ and registry/.
 run: build
@@ -37,6 +37,13 @@ bench:
 bench-registry:
 	$(CARGO) build --release --bins --examples
 	python3 -B bench/registry.py
+
+## `qujat serve` under load: QR verifications/s and p50/p99 latency on the RECORDS= registry
+## (default 1,000,000; reused from target/bench-serve if it is there), driven by wrk
+## (apt-get install wrk) on the same machine. Figures in target/bench-serve/results.md.
+bench-serve:
+	$(CARGO) build --release --bins --examples
+	python3 -B bench/serve.py
 
 ## The crash-safety harness at length: 50 SIGKILL trials, 16 cases of each torn-write test
 ## (`make test` runs 10 and 3). A failure prints its seed and trial to reproduce it:

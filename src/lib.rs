@@ -24,6 +24,7 @@ pub mod qr;
 pub mod registry;
 pub mod render;
 pub mod sign;
+pub mod serve;
 pub mod spool;
 pub mod store;
 pub mod synth;

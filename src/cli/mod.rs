@@ -15,6 +15,7 @@ use crate::date::Date;
 use crate::exit;
 
 mod registry;
+mod serve;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -88,6 +89,19 @@ pub enum Command {
     /// Check the registries, or change a document's status
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// Answer the QR codes' address: the verification pages, PDF upload, apostille register, JSON API
+    #[command(after_help = "Examples:\n  \
+        qujat serve\n  \
+        qujat serve --listen 127.0.0.1:8080 --registry-dir /var/lib/qujat/registry --out /var/lib/qujat/output\n  \
+        qujat serve --listen 127.0.0.1:8080 --trust-x-forwarded-for --max-connections-per-client 0\n\n\
+        Then open the QR code's address with its host replaced by --listen's, e.g. \
+        http://127.0.0.1:8080/verify?r=media&n=…&c=…\n\
+        Pages: /verify (the QR codes), /upload, /apostille; JSON: /api/v1/verify, \
+        /api/v1/verify-pdf, /api/v1/apostille; /healthz, /metrics. Read-only: never takes a \
+        registry's lock; sees new records at once and new checkpoints within a second. \
+        See docs/serve.md.\n\n\
+        Exit codes: 0 stopped by SIGTERM or SIGINT, 2 fatal (cannot listen, registries unreadable).")]
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +214,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Verify(args) => registry::run_verify(&config, args),
         Command::Export(args) => registry::run_export(&config, args),
         Command::Registry(command) => registry::run_registry(&config, command),
+        Command::Serve(args) => serve::run_serve(&config, args),
         Command::Services { catalogue } => {
             let dir = catalogue.unwrap_or_else(|| config.path(&config.file.paths.catalogue));
             let catalogue = crate::catalogue::Catalogue::load(&dir)?;

@@ -93,12 +93,27 @@ impl fmt::Display for Verdict {
 /// The verdict on `found` in `reader`'s registry: genuine only if its record is in the verified
 /// history (see [`Reader::vouch`]).
 pub fn judge(reader: &Reader, found: &Found, trusted: Option<&Checkpoint>) -> Result<Verdict> {
-    let document = Box::new(reader.document(found)?);
-    Ok(match reader.vouch(found, trusted)? {
+    verdict(
+        reader.document(found)?,
+        reader.vouch(found, trusted)?,
+        || reader.caveats(),
+    )
+}
+
+/// The verdict on a registered document given what [`Reader::vouch`] said of its record;
+/// `caveats` (what is wrong with the registry besides) is asked for only when it is genuine. A
+/// long-running reader (`qujat serve`) gives the caveats it keeps instead of reading them again.
+pub fn verdict(
+    document: Document,
+    vouch: Vouch,
+    caveats: impl FnOnce() -> Result<Vec<String>>,
+) -> Result<Verdict> {
+    let document = Box::new(document);
+    Ok(match vouch {
         Vouch::Verified { size, .. } => Verdict::Genuine {
             document,
             checkpoint: size,
-            caveats: reader.caveats()?,
+            caveats: caveats()?,
         },
         Vouch::Unconfirmed(why) => Verdict::Unconfirmed { document, why },
         Vouch::Disowned(why) => Verdict::Disowned { document, why },
@@ -160,26 +175,36 @@ pub fn verify_payload(
         }
     };
     let found = reader.by_number(&payload.number)?;
-    let Some(found) = found
+    match matching(&found, &payload) {
+        Ok(found) => judge(&reader, found, trusted),
+        Err(verdict) => Ok(verdict),
+    }
+}
+
+/// Which of the documents a registry holds under a payload's number (`found`, from
+/// [`Reader::by_number`]) the payload names: the one with its content hash, or else the verdict —
+/// unknown when the number is not there, altered when it is, with other content.
+pub fn matching<'a>(found: &'a [Found], payload: &Payload) -> Result<&'a Found, Verdict> {
+    if let Some(found) = found
         .iter()
         .find(|f| f.document().content == payload.content)
-    else {
-        return Ok(if found.is_empty() {
-            Verdict::Unknown {
-                why: format!(
-                    "registry {} has no document № {}",
-                    payload.registry, payload.number
-                ),
-            }
-        } else {
-            Verdict::Altered {
-                why: format!(
-                    "registry {} has № {}, but with other content than this QR code names: \
-                     the document was altered",
-                    payload.registry, payload.number
-                ),
-            }
-        });
-    };
-    judge(&reader, found, trusted)
+    {
+        return Ok(found);
+    }
+    Err(if found.is_empty() {
+        Verdict::Unknown {
+            why: format!(
+                "registry {} has no document № {}",
+                payload.registry, payload.number
+            ),
+        }
+    } else {
+        Verdict::Altered {
+            why: format!(
+                "registry {} has № {}, but with other content than this QR code names: \
+                 the document was altered",
+                payload.registry, payload.number
+            ),
+        }
+    })
 }

@@ -72,6 +72,9 @@ pub struct Row<'a> {
     pub facts: &'a crate::store::Facts,
 }
 
+/// An index database. Its reading statements are prepared once per connection and kept
+/// (`prepare_cached`): a verification runs a few dozen of them, and preparing one cost more
+/// than running it (`qujat serve`, measured under load).
 pub struct Index {
     conn: Connection,
 }
@@ -166,18 +169,15 @@ impl Index {
     pub fn last(&self) -> Result<Option<Last>> {
         let row = self
             .conn
-            .query_row(
-                "SELECT seq, offset, len, hash FROM records ORDER BY seq DESC LIMIT 1",
-                [],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, i64>(2)?,
-                        row.get::<_, Vec<u8>>(3)?,
-                    ))
-                },
-            )
+            .prepare_cached("SELECT seq, offset, len, hash FROM records ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, Vec<u8>>(3)?,
+                ))
+            })
             .optional()?;
         row.map(|(seq, offset, len, hash)| {
             Ok(Last {
@@ -196,11 +196,8 @@ impl Index {
     pub fn checkpoints_seen(&self) -> Result<u64> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT value FROM meta WHERE name = 'checkpoints'",
-                [],
-                |row| row.get::<_, i64>(0),
-            )
+            .prepare_cached("SELECT value FROM meta WHERE name = 'checkpoints'")?
+            .query_row([], |row| row.get::<_, i64>(0))
             .optional()?
             .unwrap_or(0) as u64)
     }
@@ -217,7 +214,7 @@ impl Index {
     pub fn place(&self, seq: u64) -> Result<Option<Place>> {
         let mut statement = self
             .conn
-            .prepare("SELECT offset, len FROM records WHERE seq = ?1")?;
+            .prepare_cached("SELECT offset, len FROM records WHERE seq = ?1")?;
         Ok(statement
             .query_row([seq as i64], |row| {
                 Ok(Place {
@@ -233,7 +230,7 @@ impl Index {
     pub fn find(&self, key: i64) -> Result<Vec<u64>> {
         let mut statement = self
             .conn
-            .prepare("SELECT seq FROM lookups WHERE k = ?1 ORDER BY seq")?;
+            .prepare_cached("SELECT seq FROM lookups WHERE k = ?1 ORDER BY seq")?;
         let seqs = statement
             .query_map([key], |row| row.get::<_, i64>(0))?
             .map(|seq| Ok(seq? as u64))
@@ -244,7 +241,7 @@ impl Index {
     pub fn tails(&self) -> Result<Vec<(String, u64)>> {
         let mut statement = self
             .conn
-            .prepare("SELECT counter, tail FROM counters ORDER BY counter")?;
+            .prepare_cached("SELECT counter, tail FROM counters ORDER BY counter")?;
         let tails = statement
             .query_map([], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
@@ -256,7 +253,7 @@ impl Index {
     pub fn hashes(&self, from: u64, to: u64) -> Result<Vec<Hash>> {
         let mut statement = self
             .conn
-            .prepare("SELECT hash FROM records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")?;
+            .prepare_cached("SELECT hash FROM records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")?;
         let hashes = statement
             .query_map([from as i64, to as i64], |row| row.get::<_, Vec<u8>>(0))?
             .map(|blob| hash_of(blob?))
@@ -267,7 +264,7 @@ impl Index {
     pub fn node(&self, level: u32, index: u64) -> Result<Option<Hash>> {
         let mut statement = self
             .conn
-            .prepare("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2")?;
+            .prepare_cached("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2")?;
         statement
             .query_row([level as i64, index as i64], |row| row.get::<_, Vec<u8>>(0))
             .optional()?
