@@ -19,12 +19,14 @@ build:
 
 ## Everything CI checks: formatting, then every test (unit, integration, 3,000-document stress).
 ## The third-party checkers the tests run (poppler, zbar, LibreOffice, Chromium, pyHanko,
-## PostgreSQL) are installed first when missing (tests/deps.sh).
+## PostgreSQL) are installed first when missing (tests/deps.sh). The PostgreSQL registry tests run
+## against a throwaway cluster that tests/pg.sh starts and stops around them (or the server
+## QUJAT_TEST_PG=postgres://… names).
 test:
 	@tests/deps.sh
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --check; \
 	 else echo "rustfmt is not installed: skipping the format check"; fi
-	$(CARGO) test
+	tests/pg.sh run $(CARGO) test
 
 ## Benchmarks (release build; figures in target/bench/results.md; see docs/performance.md).
 ## N= documents (default 5000), JOBS=, MEMORY=2000,20000 (empty skips the memory runs).
@@ -32,10 +34,12 @@ bench:
 	$(CARGO) build --release --bins --examples
 	python3 -B bench/bench.py
 
-## A registry of RECORDS= records (default 1,000,000; about 6 GB): check, export, regenerate.
+## A registry of RECORDS= records (default 1,000,000; about 6 GB): check, export, regenerate; then
+## the same and the batches with the registries in PostgreSQL (a throwaway cluster, or PG_URL=).
 bench-registry:
 	$(CARGO) build --release --bins --examples
 	python3 -B bench/registry.py
+	python3 -B bench/registry_pg.py
 
 ## The crash-safety harness at length: 50 SIGKILL trials, 16 cases of each torn-write test
 ## (`make test` runs 10 and 3). A failure prints its seed and trial to reproduce it:

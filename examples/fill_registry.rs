@@ -2,7 +2,7 @@
 //! (`make bench`, docs/performance.md). Never run it on a real registry.
 //!
 //! ```sh
-//! cargo run --example fill_registry -- REGISTRY_DIR CODE COUNT
+//! cargo run --example fill_registry -- REGISTRY_DIR|URL CODE COUNT
 //! ```
 //!
 //! It opens the registry as a writer does (locked, verified) and appends COUNT records through

@@ -118,7 +118,7 @@ impl Report {
             run_date: config.today,
             cases: config.cases.display().to_string(),
             output: config.out.display().to_string(),
-            registry: config.registry.display().to_string(),
+            registry: crate::store::shown(&config.registry),
             summary: Summary::default(),
             documents: List::new(&config.out),
             already_registered: Vec::new(),

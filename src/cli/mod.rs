@@ -120,8 +120,9 @@ pub struct BatchArgs {
     /// Folder the PDFs are written to [default: from qujat.toml]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Folder of the registries [default: from qujat.toml]
-    #[arg(long, value_name = "DIR")]
+    /// Folder of the registries, or a postgres:// URL [default: $QUJAT_REGISTRY, else from
+    /// qujat.toml]
+    #[arg(long, value_name = "DIR|URL")]
     pub registry: Option<PathBuf>,
     /// Rendering threads [default: the number of CPUs]
     #[arg(long, value_name = "N")]
@@ -240,9 +241,7 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         report: args.report.unwrap_or_else(|| out.join("run-report.json")),
         cases,
         out,
-        registry: args
-            .registry
-            .unwrap_or_else(|| config.path(&paths.registry)),
+        registry: registry::registry_place(args.registry, config),
         catalogue: args
             .catalogue
             .unwrap_or_else(|| config.path(&paths.catalogue)),
