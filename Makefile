@@ -19,12 +19,14 @@ build:
 
 ## Everything CI checks: formatting, then every test (unit, integration, 3,000-document stress).
 ## The third-party checkers the tests run (poppler, zbar, LibreOffice, Chromium, pyHanko,
-## PostgreSQL) are installed first when missing (tests/deps.sh).
+## PostgreSQL) are installed first when missing (tests/deps.sh). The PostgreSQL registry tests run
+## against a throwaway cluster that tests/pg.sh starts and stops around them (or the server
+## QUJAT_TEST_PG=postgres://… names).
 test:
 	@tests/deps.sh
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --check; \
 	 else echo "rustfmt is not installed: skipping the format check"; fi
-	$(CARGO) test
+	tests/pg.sh run $(CARGO) test
 
 ## Benchmarks (release build; figures in target/bench/results.md; see docs/performance.md).
 ## N= documents (default 5000), JOBS=, MEMORY=2000,20000 (empty skips the memory runs).
@@ -33,10 +35,12 @@ bench:
 	python3 -B bench/bench.py
 
 ## Registries of SIZES= records (default 10,000, 100,000 and 1,000,000; about 7 GB at the end):
-## batches, verify, regenerate, check and export at each (docs/performance.md).
+## batches, verify, regenerate, check and export at each (docs/performance.md); then the same
+## with the registries in PostgreSQL (a throwaway cluster, or PG_URL=).
 bench-registry:
 	$(CARGO) build --release --bins --examples
 	python3 -B bench/registry.py
+	python3 -B bench/registry_pg.py
 
 ## `qujat serve` under load: QR verifications/s and p50/p99 latency on the RECORDS= registry
 ## (default 1,000,000; reused from target/bench-serve if it is there), driven by wrk

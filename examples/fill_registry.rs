@@ -2,7 +2,7 @@
 //! (`make bench`, docs/performance.md). Never run it on a real registry.
 //!
 //! ```sh
-//! cargo run --example fill_registry -- REGISTRY CODE RECORDS
+//! cargo run --example fill_registry -- REGISTRY_DIR|URL CODE RECORDS
 //! ```
 //!
 //! REGISTRY is a folder of registries (or any place `qujat` takes); the registry CODE is grown

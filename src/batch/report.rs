@@ -211,7 +211,7 @@ impl Report {
             run_date: config.today,
             cases: shown_path(&config.cases),
             output: shown_path(&config.out),
-            registry: shown_path(&config.registry),
+            registry: crate::store::shown(&config.registry),
             summary: Summary::default(),
             documents: List::new(&config.out),
             already_registered: Listed::new(&config.out),

@@ -134,8 +134,9 @@ pub struct BatchArgs {
     /// Folder the PDFs are written to [default: from qujat.toml]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Folder of the registries [default: from qujat.toml]
-    #[arg(long, value_name = "DIR")]
+    /// Folder of the registries, or a postgres:// URL [default: $QUJAT_REGISTRY, else from
+    /// qujat.toml]
+    #[arg(long, value_name = "DIR|URL")]
     pub registry: Option<PathBuf>,
     /// Rendering threads [default: the number of CPUs]
     #[arg(long, value_name = "N")]
@@ -260,10 +261,10 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         cases,
         out,
         registry: {
-            let registry = args
-                .registry
-                .unwrap_or_else(|| config.path(&paths.registry));
-            crate::fsio::writable_folder("registry folder", &registry)?;
+            let registry = registry::registry_place(args.registry, config);
+            if crate::store::url(&registry).is_none() {
+                crate::fsio::writable_folder("registry folder", &registry)?;
+            }
             registry
         },
         catalogue: args

@@ -23,22 +23,42 @@ use crate::registry::templates::TemplateStore;
 use crate::render::Engine;
 use crate::store::Store;
 
-/// Where the registries are: the folder holding one subfolder per registry.
+/// Where the registries are: the folder holding one subfolder per registry, or a PostgreSQL
+/// database.
 #[derive(Debug, Args)]
 pub struct RegistryDir {
-    /// Folder of the registries [default: from qujat.toml]
-    #[arg(long, value_name = "DIR")]
+    /// Folder of the registries, or a postgres:// URL [default: $QUJAT_REGISTRY, else from
+    /// qujat.toml]
+    #[arg(long, value_name = "DIR|URL")]
     pub registry_dir: Option<PathBuf>,
 }
 
 impl RegistryDir {
+    /// Where the registries are.
+    fn place(&self, config: &Config) -> PathBuf {
+        registry_place(self.registry_dir.clone(), config)
+    }
+
     /// The store of the registries.
     fn open(&self, config: &Config) -> Result<Box<dyn Store>> {
-        let place = self
-            .registry_dir
-            .clone()
-            .unwrap_or_else(|| config.path(&config.file.paths.registry));
-        crate::store::open(&place)
+        crate::store::open(&self.place(config))
+    }
+}
+
+/// Where the registries are: the flag if given, else `QUJAT_REGISTRY` in the environment, else
+/// `[paths] registry` of qujat.toml (a folder relative to the file, or a URL as it is).
+pub fn registry_place(flag: Option<PathBuf>, config: &Config) -> PathBuf {
+    if let Some(place) = flag {
+        return place;
+    }
+    if let Some(place) = std::env::var_os("QUJAT_REGISTRY").filter(|p| !p.is_empty()) {
+        return PathBuf::from(place);
+    }
+    let configured = &config.file.paths.registry;
+    if crate::store::url(configured).is_some() {
+        configured.clone()
+    } else {
+        config.path(configured)
     }
 }
 
@@ -218,6 +238,46 @@ pub enum RegistryCommand {
         it apart from officials' keys. Checkpoints are C2SP signed notes (Ed25519).\n\n\
         Exit codes: 0 written, 2 fatal (the file exists, cannot be written).")]
     Keygen(KeygenArgs),
+    /// Create or bring up to date the registries' schema in a PostgreSQL database
+    #[command(after_help = "Examples:\n  \
+        qujat registry init --registry-dir postgres://qujat_owner@db.ministry.kz/registries\n  \
+        QUJAT_REGISTRY=postgresql:///registries qujat registry init\n\n\
+        Makes the schema `qujat` (tables, indexes, the triggers that keep records append-only) \
+        at the version this qujat needs, applying the migrations the database lacks, and grants \
+        the roles qujat_writer and qujat_reader their rights (creating them if it may). Run it \
+        as the database's owner; running it again changes nothing. See docs/registry.md, \
+        \"PostgreSQL\". A registry folder needs no init.\n\n\
+        Exit codes: 0 done, 2 fatal (cannot connect, not allowed, a newer schema).")]
+    Init(InitArgs),
+    /// Copy every registry from one store to another (files ↔ PostgreSQL), and verify the copy
+    #[command(after_help = "Examples:\n  \
+        qujat registry migrate --from registry --to postgres://qujat_owner@db.ministry.kz/registries\n  \
+        qujat registry migrate --from postgresql:///registries --to /srv/registry-copy\n\n\
+        Copies every registry (records byte for byte, head, checkpoints) and every kept \
+        template version and signature, each source registry locked while it is copied; then \
+        checks the destination as `registry check` does and that its heads and checkpoint \
+        roots are the source's. The source must be sound. A destination that holds the same, \
+        or an earlier part of it (an interrupted migrate), is completed: running it again is \
+        safe. A destination that differs is refused, and nothing is copied.\n\n\
+        Exit codes: 0 copied and verified, 2 fatal (a damaged source, a destination that \
+        differs, cannot connect or write).")]
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub dir: RegistryDir,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Where the registries are now: a folder or a postgres:// URL
+    #[arg(long, value_name = "DIR|URL")]
+    pub from: PathBuf,
+    /// Where to copy them: a folder or a postgres:// URL
+    #[arg(long, value_name = "DIR|URL")]
+    pub to: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -474,7 +534,58 @@ pub fn run_registry(config: &Config, command: RegistryCommand) -> Result<i32> {
         RegistryCommand::SetStatus(args) => run_set_status(config, args),
         RegistryCommand::Proof(args) => run_proof(config, args),
         RegistryCommand::Keygen(args) => run_keygen(args),
+        RegistryCommand::Init(args) => run_init(config, args),
+        RegistryCommand::Migrate(args) => run_migrate(args),
     }
+}
+
+fn run_init(config: &Config, args: InitArgs) -> Result<i32> {
+    let place = args.dir.place(config);
+    let Some(url) = crate::store::url(&place) else {
+        println!(
+            "{}: a registry folder needs no init (the first batch makes its registries)",
+            place.display()
+        );
+        return Ok(exit::OK);
+    };
+    let settings = crate::store::postgres::Settings::parse(url)?;
+    let done = crate::store::postgres::schema::init_at(&settings)?;
+    if done.from == done.to {
+        println!(
+            "{}: qujat's schema is at version {} already: nothing to do",
+            settings.describe(),
+            done.to
+        );
+    } else {
+        println!(
+            "{}: qujat's schema brought from version {} to {}",
+            settings.describe(),
+            done.from,
+            done.to
+        );
+    }
+    match &done.roles {
+        Ok(()) => println!("roles qujat_writer and qujat_reader have their rights"),
+        Err(why) => eprintln!(
+            "warning: the roles qujat_writer and qujat_reader were not granted their rights \
+             ({why}): a superuser can run the grants of docs/registry.md"
+        ),
+    }
+    Ok(exit::OK)
+}
+
+fn run_migrate(args: MigrateArgs) -> Result<i32> {
+    let from = crate::store::open(&args.from)?;
+    if let Some(url) = crate::store::url(&args.to) {
+        // A database is given its schema first, as `registry init` gives it.
+        crate::store::postgres::schema::init_at(&crate::store::postgres::Settings::parse(url)?)?;
+    }
+    let to = crate::store::open(&args.to)?;
+    let migrated = crate::commands::migrate::migrate(from.as_ref(), to.as_ref(), &mut |line| {
+        eprintln!("{line}")
+    })?;
+    print!("{migrated}");
+    Ok(exit::OK)
 }
 
 fn run_keygen(args: KeygenArgs) -> Result<i32> {

@@ -337,6 +337,12 @@ fn head_checkpoints_and_kept_things(driver: &Driver<'_>) -> Result<()> {
         store.kept(Kind::Signature, &hash)?.is_none(),
         "kinds share one place"
     );
+    let signature = store.keep(Kind::Signature, b"\x30\x03\x02\x01\x07")?;
+    ensure!(
+        store.kept_hashes(Kind::Template)? == [hash.clone()]
+            && store.kept_hashes(Kind::Signature)? == [signature],
+        "the kept things listed are not those kept"
+    );
     Ok(())
 }
 

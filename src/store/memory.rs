@@ -149,6 +149,18 @@ impl Store for Memory {
     fn kept(&self, kind: Kind, hash: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.state().kept.get(&(kind, hash.to_string())).cloned())
     }
+
+    fn kept_hashes(&self, kind: Kind) -> Result<Vec<String>> {
+        let mut hashes: Vec<String> = self
+            .state()
+            .kept
+            .keys()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, hash)| hash.clone())
+            .collect();
+        hashes.sort();
+        Ok(hashes)
+    }
 }
 
 struct MemoryLog {

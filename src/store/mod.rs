@@ -17,12 +17,14 @@
 //! lookup finds is a candidate: the caller reads the record and confirms it.
 //!
 //! Drivers: [`files`] (the embedded default: plain files under a folder), [`memory`] (for tests,
-//! and the reference for what a driver must do), and others that implement these traits and pass
+//! and the reference for what a driver must do), [`postgres`] (a PostgreSQL database, for
+//! registries shared by several machines), and others that implement these traits and pass
 //! [`conformance`]. See docs/registry.md, "The storage interface".
 
 pub mod conformance;
 pub mod files;
 pub mod memory;
+pub mod postgres;
 
 use std::time::Duration;
 
@@ -338,6 +340,9 @@ pub trait Store: Send + Sync {
 
     /// What is kept of `kind` under `hash`, checked against it; `None` if nothing is.
     fn kept(&self, kind: Kind, hash: &str) -> Result<Option<Vec<u8>>>;
+
+    /// The hashes of everything kept of `kind`, in order: what a copy of the store must copy.
+    fn kept_hashes(&self, kind: Kind) -> Result<Vec<String>>;
 }
 
 /// A registry, read. What it shows is a consistent prefix: a record being appended is seen whole
@@ -429,7 +434,24 @@ pub fn valid_code(code: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Where the registries are: a folder (the files driver), or a URL naming another driver.
+/// Where the registries are: a `postgres://` or `postgresql://` URL (the PostgreSQL driver), or
+/// else a folder (the files driver).
 pub fn open(place: &std::path::Path) -> Result<Box<dyn Store>> {
-    Ok(Box::new(files::Files::new(place)))
+    match url(place) {
+        Some(url) => Ok(Box::new(postgres::Postgres::open(url)?)),
+        None => Ok(Box::new(files::Files::new(place))),
+    }
+}
+
+/// The URL `place` is, if it names a database rather than a folder.
+pub fn url(place: &std::path::Path) -> Option<&str> {
+    place.to_str().filter(|text| postgres::is_url(text))
+}
+
+/// `place` for a message or a report: a folder as it is, a URL without its password.
+pub fn shown(place: &std::path::Path) -> String {
+    match url(place) {
+        Some(url) => postgres::redact(url),
+        None => crate::problem::shown_path(place),
+    }
 }

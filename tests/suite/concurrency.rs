@@ -4,11 +4,12 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{Project, TODAY, verify_independently};
+use crate::pg;
+use crate::util::{Place, Project, TODAY, verify_text_independently};
 
 /// A project with enough synthetic media cases that a batch runs for a while.
-fn busy_project(count: &str) -> Project {
-    let project = Project::new();
+fn busy_project(count: &str, place: Place) -> Project {
+    let project = Project::at(place);
     let run = project.qujat(&[
         "generate-cases",
         "--count",
@@ -40,8 +41,7 @@ fn start_batch(project: &Project, extra: &[&str]) -> Child {
 /// Waits until the batch has appended its first records.
 fn wait_for_records(project: &Project, child: &mut Child) {
     let started = Instant::now();
-    let journal = project.journal_path("media");
-    while std::fs::metadata(&journal).map_or(0, |m| m.len()) == 0 {
+    while project.journal_bytes("media").is_empty() {
         assert!(
             child.try_wait().unwrap().is_none(),
             "the batch ended before writing anything"
@@ -56,7 +56,30 @@ fn wait_for_records(project: &Project, child: &mut Child) {
 
 #[test]
 fn a_second_batch_is_refused_or_waits_and_records_never_interleave() {
-    let project = busy_project("300");
+    second_batch_is_refused_or_waits(Place::Files);
+}
+
+#[test]
+fn a_second_batch_is_refused_or_waits_in_postgresql() {
+    if let Some(server) = pg::server("a_second_batch_is_refused_or_waits_in_postgresql") {
+        second_batch_is_refused_or_waits(Place::Postgres(server.database()));
+    }
+}
+
+#[test]
+fn readers_during_a_batch_see_a_growing_sound_prefix() {
+    readers_see_a_growing_sound_prefix(Place::Files);
+}
+
+#[test]
+fn readers_during_a_batch_in_postgresql_see_a_growing_sound_prefix() {
+    if let Some(server) = pg::server("readers_during_a_batch_in_postgresql") {
+        readers_see_a_growing_sound_prefix(Place::Postgres(server.database()));
+    }
+}
+
+fn second_batch_is_refused_or_waits(place: Place) {
+    let project = busy_project("300", place);
     let mut first = start_batch(&project, &[]);
     wait_for_records(&project, &mut first);
 
@@ -65,6 +88,10 @@ fn a_second_batch_is_refused_or_waits_and_records_never_interleave() {
     assert_eq!(second.code, 2, "{}", second.stderr);
     second.expect_stderr("is being written by another qujat process");
     second.expect_stderr("--wait");
+    if project.database().is_some() {
+        // Who holds it, as the server knows the first batch's session.
+        second.expect_stderr(&format!("held by \"qujat pid {}", first.id()));
+    }
 
     // Waiting: it runs after the first one, and finds everything already registered.
     let waiting = start_batch(&project, &["--wait", "300"]);
@@ -84,14 +111,14 @@ fn a_second_batch_is_refused_or_waits_and_records_never_interleave() {
     assert_eq!(report["summary"]["already_registered"], 300);
 
     // One chain, every record once.
-    assert_eq!(verify_independently(&project.journal_path("media")), 300);
+    let journal = String::from_utf8(project.journal_bytes("media")).unwrap();
+    assert_eq!(verify_text_independently(&journal), 300);
     let check = project.qujat(&["registry", "check", "--files"]);
     assert_eq!(check.code, 0, "{}", check.stdout);
 }
 
-#[test]
-fn readers_during_a_batch_see_a_growing_sound_prefix() {
-    let project = busy_project("300");
+fn readers_see_a_growing_sound_prefix(place: Place) {
+    let project = busy_project("300", place);
     let mut batch = start_batch(&project, &[]);
     wait_for_records(&project, &mut batch);
     let mut rows_seen = Vec::new();

@@ -220,9 +220,10 @@ impl fmt::Display for Ctx {
 // ---------------------------------------------------------------------------------------------
 // Workloads, runs, kills.
 
-/// A project holding [`SAMPLE_FILES`] and `count` synthetic media cases (no run yet).
-fn workload(rng: &mut Rng, count: u64) -> Project {
-    let project = Project::new();
+/// A project holding [`SAMPLE_FILES`] and `count` synthetic media cases (no run yet), its
+/// registries at `place`.
+fn workload(rng: &mut Rng, count: u64, place: Place) -> Project {
+    let project = Project::at(place);
     for file in SAMPLE_FILES {
         let to = project.cases().join(file);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -251,11 +252,13 @@ fn workload(rng: &mut Rng, count: u64) -> Project {
     project
 }
 
-/// A fresh project with `from`'s cases and, with `state`, everything it issued.
+/// A fresh project with `from`'s cases, its registries in the same kind of place, and, with
+/// `state`, everything it issued (files only: the torn-write tests work on files).
 fn copy_of(from: &Project, state: bool) -> Project {
-    let project = Project::new();
+    let project = from.like();
     copy_dir(&from.cases(), &project.cases());
     if state {
+        assert!(project.database().is_none(), "copying a database's state");
         copy_dir(&from.out(), &project.out());
         copy_dir(&from.registry(), &project.registry());
     }
@@ -287,7 +290,7 @@ impl Reference {
         );
         let mut records = BTreeMap::new();
         for code in registries(&project) {
-            let text = std::fs::read_to_string(project.journal_path(&code)).unwrap();
+            let text = String::from_utf8(project.journal_bytes(&code)).unwrap();
             if let Err(problem) = chain_problem(&text) {
                 panic!("the reference's journal {code} does not verify: {problem}");
             }
@@ -304,7 +307,7 @@ impl Reference {
     }
 
     fn journal(&self, code: &str) -> Vec<u8> {
-        std::fs::read(self.project.journal_path(code)).unwrap()
+        self.project.journal_bytes(code)
     }
 
     fn total_records(&self) -> usize {
@@ -356,14 +359,18 @@ fn run_and_kill(project: &Project, after: Duration) -> Ended {
 // What a project holds.
 
 /// Every file of `registry/` and `output/` but the run report, by path from the project folder,
-/// with its SHA-256. Not the registries' indexes (`index.sqlite*`): derived data, which a re-run
+/// with its SHA-256 (for registries in PostgreSQL, what the database holds as pseudo-files:
+/// [`crate::pg::Database::snapshot`]). Not the registries' indexes (`index.sqlite*`): derived data, which a re-run
 /// makes again and which need not be byte-identical to say the same (every check and lookup
 /// reads through them); nor what a writer kept aside (`quarantine/`), which the torn-write
 /// tests look at themselves.
 type Snapshot = BTreeMap<String, String>;
 
 fn snapshot(project: &Project) -> Snapshot {
-    let mut files = BTreeMap::new();
+    let mut files = project
+        .database()
+        .map(|db| db.snapshot())
+        .unwrap_or_default();
     for root in [project.registry(), project.out()] {
         for entry in walkdir::WalkDir::new(&root)
             .into_iter()
@@ -428,18 +435,9 @@ fn temporary_files(project: &Project) -> Vec<String> {
     found
 }
 
-/// The registries (folders with a journal) of a project, by code.
+/// The registries (folders with a journal, or a database's registries) of a project, by code.
 fn registries(project: &Project) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(project.registry()) else {
-        return Vec::new();
-    };
-    let mut codes: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().join("journal.jsonl").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    codes.sort();
-    codes
+    project.codes()
 }
 
 /// Records in all journals (whole lines).
@@ -447,7 +445,7 @@ fn count_records(project: &Project) -> usize {
     registries(project)
         .iter()
         .map(|code| {
-            let bytes = std::fs::read(project.journal_path(code)).unwrap_or_default();
+            let bytes = project.journal_bytes(code);
             bytes.iter().filter(|&&b| b == b'\n').count()
         })
         .sum()
@@ -543,7 +541,7 @@ fn journal_difference(expected: &[u8], actual: &[u8]) -> String {
 
 /// The document records of a registry's journal, parsed.
 fn documents(ctx: &Ctx, project: &Project, code: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(project.journal_path(code)).unwrap();
+    let text = String::from_utf8(project.journal_bytes(code)).unwrap();
     text.lines()
         .enumerate()
         .map(|(i, line)| {
@@ -631,7 +629,7 @@ fn assert_same_as_reference(ctx: &Ctx, project: &Project, reference: &Reference)
     );
 
     for code in &codes {
-        let text = std::fs::read_to_string(project.journal_path(code)).unwrap();
+        let text = String::from_utf8(project.journal_bytes(code)).unwrap();
         if let Err(problem) = chain_problem(&text) {
             panic!("{ctx}: journal {code} does not verify independently: {problem}");
         }
@@ -688,7 +686,7 @@ fn assert_same_as_reference(ctx: &Ctx, project: &Project, reference: &Reference)
 
     for code in &codes {
         let expected = reference.journal(code);
-        let actual = std::fs::read(project.journal_path(code)).unwrap();
+        let actual = project.journal_bytes(code);
         assert!(
             expected == actual,
             "{ctx}: journal {code} is not byte-identical to the uninterrupted run's: {}",
@@ -767,11 +765,18 @@ struct Tally {
     temporary_left: usize,
 }
 
-fn kill_trial(settings: &Settings, trial: u64, tally: &mut Tally) {
+/// One trial of the killed batches, its registries where `place` puts them.
+fn kill_trial(
+    settings: &Settings,
+    test: &'static str,
+    trial: u64,
+    tally: &mut Tally,
+    place: &dyn Fn() -> Place,
+) {
     let mut rng = Rng::derive(settings.seed, "kill", trial);
-    let mut ctx = Ctx::new("killed_batches", settings.seed, trial);
+    let mut ctx = Ctx::new(test, settings.seed, trial);
     let count = rng.between(40, 60);
-    let project = workload(&mut rng, count);
+    let project = workload(&mut rng, count, place());
     let reference = Reference::run(&project);
     let total = reference.total_records();
     ctx.step(format!(
@@ -841,16 +846,33 @@ fn kill_trial(settings: &Settings, trial: u64, tally: &mut Tally) {
 
 #[test]
 fn killed_batches_rerun_to_the_same_registries_and_files() {
+    killed_batches("killed_batches", &|| Place::Files);
+}
+
+/// The same trials (the same seeds, so the same workloads and kill instants) with the
+/// registries in PostgreSQL: a batch killed at any instant leaves whole transactions, and the
+/// completing run ends in the same records, heads, checkpoints, template versions and PDFs.
+#[test]
+fn killed_batches_in_postgresql_rerun_to_the_same_registries_and_files() {
+    let Some(server) = crate::pg::server("crash::killed_batches_in_postgresql") else {
+        return;
+    };
+    killed_batches("killed_batches_in_postgresql", &|| {
+        Place::Postgres(server.database())
+    });
+}
+
+fn killed_batches(test: &'static str, place: &dyn Fn() -> Place) {
     let settings = Settings::from_env();
-    settings.announce("killed_batches", settings.trials);
+    settings.announce(test, settings.trials);
     let started = Instant::now();
     let mut tally = Tally::default();
     let trials = settings.cases(settings.trials);
     for &trial in &trials {
-        kill_trial(&settings, trial, &mut tally);
+        kill_trial(&settings, test, trial, &mut tally, place);
     }
     eprintln!(
-        "crash::killed_batches: {} trials in {:.1} s; kills before any record {}, after some {}, \
+        "crash::{test}: {} trials in {:.1} s; kills before any record {}, after some {}, \
          too late (the batch had finished) {}; kills that left a temporary file {}",
         trials.len(),
         started.elapsed().as_secs_f64(),
@@ -924,7 +946,7 @@ fn roll_back_to_batch_end(project: &Project, code: &str, journal: &[u8], seq: us
 /// The reference of a torn-write test: the sample files and 20 synthetic cases, run once.
 fn torn_reference(settings: &Settings, test: &str) -> Reference {
     let mut rng = Rng::derive(settings.seed, test, u64::MAX);
-    let cases = workload(&mut rng, 20);
+    let cases = workload(&mut rng, 20, Place::Files);
     Reference::run(&cases)
 }
 

@@ -5,6 +5,8 @@ mod concurrency;
 mod crash;
 mod hostile;
 mod officer;
+mod pg;
+mod postgresql;
 mod proofs;
 mod registry;
 mod rendering;

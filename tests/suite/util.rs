@@ -17,6 +17,15 @@ pub fn repo() -> PathBuf {
 /// edit a template), cases, output and registry.
 pub struct Project {
     pub dir: tempfile::TempDir,
+    /// Where its registries are.
+    pub place: Place,
+}
+
+/// Where a project's registries are: the folder `registry/` in it, or a PostgreSQL database of
+/// its own.
+pub enum Place {
+    Files,
+    Postgres(crate::pg::Database),
 }
 
 /// What one run of the binary did.
@@ -60,24 +69,94 @@ pub fn copy_dir(from: &Path, to: &Path) {
 impl Project {
     /// A project with no cases yet.
     pub fn new() -> Project {
+        Project::at(Place::Files)
+    }
+
+    /// A project with no cases yet, its registries at `place`.
+    pub fn at(place: Place) -> Project {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&repo().join("templates"), &dir.path().join("templates"));
         std::fs::create_dir_all(dir.path().join("cases")).unwrap();
+        let registry = match &place {
+            Place::Files => "registry".to_string(),
+            Place::Postgres(db) => db.url.clone(),
+        };
         let config = format!(
-            "[paths]\ncases = \"cases\"\noutput = \"output\"\nregistry = \"registry\"\n\
+            "[paths]\ncases = \"cases\"\noutput = \"output\"\nregistry = {registry:?}\n\
              catalogue = {:?}\ntemplates = \"templates\"\nfonts = {:?}\n",
             repo().join("catalogue"),
             repo().join("fonts"),
         );
         std::fs::write(dir.path().join("qujat.toml"), config).unwrap();
-        Project { dir }
+        Project { dir, place }
     }
 
     /// A project whose cases are the shipped samples.
     pub fn with_samples() -> Project {
-        let project = Project::new();
+        Project::with_samples_at(Place::Files)
+    }
+
+    /// A project whose cases are the shipped samples, its registries at `place`.
+    pub fn with_samples_at(place: Place) -> Project {
+        let project = Project::at(place);
         copy_dir(&repo().join("cases/sample"), &project.cases());
         project
+    }
+
+    /// A project of the same kind as this one (files, or a database of its own), no cases yet.
+    pub fn like(&self) -> Project {
+        match &self.place {
+            Place::Files => Project::new(),
+            Place::Postgres(_) => Project::at(Place::Postgres(
+                crate::pg::server("Project::like")
+                    .expect("a server, as the project being copied had")
+                    .database(),
+            )),
+        }
+    }
+
+    /// Where the registries are, as qujat is told: the folder, or the database's URL.
+    pub fn registry_place(&self) -> String {
+        match &self.place {
+            Place::Files => self.registry().display().to_string(),
+            Place::Postgres(db) => db.url.clone(),
+        }
+    }
+
+    /// The database of a project in PostgreSQL.
+    pub fn database(&self) -> Option<&crate::pg::Database> {
+        match &self.place {
+            Place::Files => None,
+            Place::Postgres(db) => Some(db),
+        }
+    }
+
+    /// A registry's records as a journal (each line and its newline), wherever they are: the
+    /// file, or the rows read with SQL; empty if there is none.
+    pub fn journal_bytes(&self, registry: &str) -> Vec<u8> {
+        match &self.place {
+            Place::Files => std::fs::read(self.journal_path(registry)).unwrap_or_default(),
+            Place::Postgres(db) => db.journal(registry),
+        }
+    }
+
+    /// The codes of the registries there are (for files, folders with a journal).
+    pub fn codes(&self) -> Vec<String> {
+        match &self.place {
+            Place::Files => {
+                let Ok(entries) = std::fs::read_dir(self.registry()) else {
+                    return Vec::new();
+                };
+                let mut codes: Vec<String> = entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.path().join("journal.jsonl").is_file())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                codes.sort();
+                codes
+            }
+            Place::Postgres(db) => db.codes(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -98,7 +177,7 @@ impl Project {
 
     /// The project's registries, as the library opens them.
     pub fn store(&self) -> Box<dyn qujat::store::Store> {
-        qujat::store::open(&self.registry()).unwrap()
+        qujat::store::open(std::path::Path::new(&self.registry_place())).unwrap()
     }
 
     pub fn journal_path(&self, registry: &str) -> PathBuf {
@@ -134,7 +213,7 @@ impl Project {
 
     /// Every record of a registry's journal: documents and status events.
     pub fn journal(&self, registry: &str) -> Vec<Value> {
-        let text = std::fs::read_to_string(self.journal_path(registry)).unwrap_or_default();
+        let text = String::from_utf8(self.journal_bytes(registry)).unwrap();
         text.lines()
             .map(|line| serde_json::from_str::<Value>(line).unwrap()["record"].clone())
             .collect()
@@ -157,7 +236,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// of qujat's registry code): each line's hash is the SHA-256 of its record's canonical JSON,
 /// each record names the previous one's hash, `seq` counts 1, 2, 3….
 pub fn verify_independently(journal: &Path) -> usize {
-    let text = std::fs::read_to_string(journal).unwrap();
+    verify_text_independently(&std::fs::read_to_string(journal).unwrap())
+}
+
+/// [`verify_independently`] of a journal's text (a file's, or rows read with SQL).
+pub fn verify_text_independently(text: &str) -> usize {
     let mut prev = "0".repeat(64);
     let mut count = 0;
     for (i, line) in text.lines().enumerate() {

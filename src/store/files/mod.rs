@@ -221,6 +221,33 @@ impl Store for Files {
         );
         Ok(Some(bytes))
     }
+
+    fn kept_hashes(&self, kind: Kind) -> Result<Vec<String>> {
+        let (dir, suffix) = match kind {
+            Kind::Template => (self.root.join(TEMPLATES), ".json"),
+            Kind::Signature => (self.root.join(SIGNATURES), ".der"),
+        };
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err).with_context(|| format!("cannot read {}", dir.display())),
+        };
+        let mut hashes = Vec::new();
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+            if let Some(hash) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(suffix))
+                && hash.len() == 64
+                && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            {
+                hashes.push(hash.to_string());
+            }
+        }
+        hashes.sort();
+        Ok(hashes)
+    }
 }
 
 /// A registry's files, read.
