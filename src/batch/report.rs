@@ -1,6 +1,7 @@
 //! The run report: what a batch did, as a summary for people and JSON for tools.
 //!
-//! It holds no timings or clock readings, so the same inputs give the same report.
+//! Besides the moments the run started and finished (set by the command line, which reads the
+//! clock), it holds no timings or clock readings: the same inputs give the same report.
 
 use std::fmt;
 use std::sync::Arc;
@@ -90,6 +91,11 @@ pub struct Overdue {
 pub struct Report {
     pub qujat: &'static str,
     pub run_date: Date,
+    /// When the run started and finished (RFC 3339, at the configured UTC offset).
+    pub started: Option<String>,
+    pub finished: Option<String>,
+    /// The configuration file used, if any.
+    pub configuration: Option<String>,
     pub cases: String,
     pub output: String,
     pub registry: String,
@@ -113,6 +119,9 @@ impl Report {
         Report {
             qujat: env!("CARGO_PKG_VERSION"),
             run_date: config.today,
+            started: None,
+            finished: None,
+            configuration: None,
             cases: config.cases.display().to_string(),
             output: config.out.display().to_string(),
             registry: config.registry.display().to_string(),
@@ -239,6 +248,67 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The summary as JSON (`qujat batch --json`): the facts the text summary shows — counts,
+    /// and the first warnings, overdue and rejected cases with how many more the run report
+    /// has — and where the report is.
+    pub fn summary_json<'a>(&'a self, report: Option<&'a str>) -> SummaryJson<'a> {
+        SummaryJson {
+            qujat: self.qujat,
+            run_date: self.run_date,
+            started: self.started.as_deref(),
+            finished: self.finished.as_deref(),
+            configuration: self.configuration.as_deref(),
+            cases: &self.cases,
+            output: &self.output,
+            registry: &self.registry,
+            summary: &self.summary,
+            warnings: first(&self.warnings),
+            overdue: first(&self.overdue),
+            rejected: first(&self.rejected),
+            not_shown: NotShown {
+                warnings: self.warnings.len().saturating_sub(SHOWN),
+                overdue: self.overdue.len().saturating_sub(SHOWN),
+                rejected: self.rejected.len().saturating_sub(SHOWN),
+            },
+            fatal: self.fatal.as_deref(),
+            report,
+            exit_code: self.exit_code,
+        }
+    }
+}
+
+/// What `qujat batch --json` prints: the run report without its lists of documents, and at
+/// most [`SHOWN`] of each other list.
+#[derive(Debug, Serialize)]
+pub struct SummaryJson<'a> {
+    pub qujat: &'static str,
+    pub run_date: Date,
+    pub started: Option<&'a str>,
+    pub finished: Option<&'a str>,
+    pub configuration: Option<&'a str>,
+    pub cases: &'a str,
+    pub output: &'a str,
+    pub registry: &'a str,
+    pub summary: &'a Summary,
+    pub warnings: &'a [String],
+    pub overdue: &'a [Overdue],
+    pub rejected: &'a [Rejection],
+    /// How many of each list only the run report has.
+    pub not_shown: NotShown,
+    pub fatal: Option<&'a str>,
+    /// The run report written, if it could be.
+    pub report: Option<&'a str>,
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NotShown {
+    pub warnings: usize,
+    pub overdue: usize,
+    pub rejected: usize,
+}
+
 impl fmt::Display for Report {
     /// The summary printed at the end of a run; rejections are listed, one problem per line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -287,6 +357,11 @@ impl fmt::Display for Report {
         }
         Ok(())
     }
+}
+
+/// The first of `items` the summary shows.
+fn first<T>(items: &[T]) -> &[T] {
+    &items[..items.len().min(SHOWN)]
 }
 
 /// How many warnings, overdue and rejected cases the summary prints of each; the run report has

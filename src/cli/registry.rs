@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
 use super::exit;
-use crate::config::Config;
+use crate::config::{Config, Folder};
 use crate::date::Date;
 use crate::export::{self, Filter};
 use crate::regenerate::{self, Regenerated};
@@ -31,10 +31,8 @@ pub struct RegistryDir {
 }
 
 impl RegistryDir {
-    fn resolve(&self, config: &Config) -> PathBuf {
-        self.registry_dir
-            .clone()
-            .unwrap_or_else(|| config.path(&config.file.paths.registry))
+    fn resolve(&self, config: &Config) -> Result<PathBuf> {
+        config.folder(self.registry_dir.clone(), Folder::Registry)
     }
 }
 
@@ -215,10 +213,10 @@ fn user_date(option: &str, text: &str) -> Result<Date> {
 }
 
 pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
-    let root = args.dir.resolve(config);
+    let root = args.dir.resolve(config)?;
     // The fonts load while the journal is searched.
-    let fonts = config.path(&config.file.paths.fonts);
-    let engine = std::thread::spawn(move || Engine::new(&fonts));
+    let fonts = config.fonts(None);
+    let engine = std::thread::spawn(move || Engine::from_files(&fonts));
     let found: Vec<(String, Found)> = match (&args.number, &args.case, &args.registry) {
         (Some(number), _, Some(code)) => {
             let reader = Reader::open(&root, code)?;
@@ -301,7 +299,12 @@ pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
     if args.files.is_empty() && args.payload.is_empty() && args.proof.is_empty() {
         bail!("give PDF files to verify, --payload TEXT or --proof FILE");
     }
-    let root = args.dir.resolve(config);
+    // Proofs are checked offline: only documents and payloads need the registries.
+    let root = if args.files.is_empty() && args.payload.is_empty() {
+        PathBuf::new()
+    } else {
+        args.dir.resolve(config)?
+    };
     let mut proofs_fail = false;
     for path in &args.proof {
         match verify_proof(path)? {
@@ -353,7 +356,7 @@ pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
 }
 
 pub fn run_export(config: &Config, args: ExportArgs) -> Result<i32> {
-    let root = args.dir.resolve(config);
+    let root = args.dir.resolve(config)?;
     let filter = Filter {
         from: args
             .from
@@ -403,7 +406,7 @@ pub fn run_registry(config: &Config, command: RegistryCommand) -> Result<i32> {
 
 fn run_proof(config: &Config, args: ProofArgs) -> Result<i32> {
     use crate::registry::checkpoint::{self, Proof};
-    let root = args.dir.resolve(config);
+    let root = args.dir.resolve(config)?;
     let reader = Reader::open(&root, &args.registry)?;
     let proof = match (&args.number, args.since) {
         (Some(number), _) => {
@@ -466,7 +469,7 @@ fn verify_proof(path: &Path) -> Result<std::result::Result<String, String>> {
 }
 
 fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {
-    let root = args.dir.resolve(config);
+    let root = args.dir.resolve(config)?;
     let readers = match &args.registry {
         Some(code) => vec![Reader::open(&root, code)?],
         None => Reader::all(&root)?,
@@ -474,11 +477,10 @@ fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {
     if readers.is_empty() {
         bail!("there are no registries in {}", root.display());
     }
-    let out = args.files.then(|| {
-        args.out
-            .clone()
-            .unwrap_or_else(|| config.path(&config.file.paths.output))
-    });
+    let out = match args.files {
+        true => Some(config.folder(args.out.clone(), Folder::Output)?),
+        false => None,
+    };
     let mut sound = true;
     for reader in &readers {
         let result = check::check_with(&root, reader, out.as_deref(), args.full)?;
@@ -489,7 +491,7 @@ fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {
 }
 
 fn run_set_status(config: &Config, args: SetStatusArgs) -> Result<i32> {
-    let root = args.dir.resolve(config);
+    let root = args.dir.resolve(config)?;
     let date = user_date("--date", &args.date)?;
     if args.status == Status::Superseded {
         eprintln!(
@@ -519,7 +521,7 @@ fn run_set_status(config: &Config, args: SetStatusArgs) -> Result<i32> {
             args.number
         ),
     };
-    let catalogue = crate::catalogue::Catalogue::load(&config.path(&config.file.paths.catalogue))?;
+    let catalogue = crate::catalogue::Catalogue::load_from(&config.catalogue(None))?;
     let on = catalogue
         .services
         .get(&key.service)
