@@ -4,6 +4,7 @@ mod batch;
 mod concurrency;
 mod crash;
 mod hostile;
+mod install;
 mod officer;
 mod proofs;
 mod registry;
