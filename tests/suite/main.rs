@@ -3,6 +3,7 @@
 mod batch;
 mod concurrency;
 mod crash;
+mod extracts;
 mod hostile;
 mod install;
 mod machine;
