@@ -4,6 +4,7 @@ mod batch;
 mod concurrency;
 mod crash;
 mod extracts;
+mod golden;
 mod hostile;
 mod install;
 mod machine;
