@@ -9,6 +9,7 @@ mod hostile;
 mod install;
 mod machine;
 mod officer;
+mod operations;
 mod proofs;
 mod registry;
 mod rendering;
