@@ -227,7 +227,7 @@ impl Config {
     pub fn describe(&self) -> String {
         match &self.source {
             Some((path, found)) => format!("configuration: {} (from {found})", path.display()),
-            None => "configuration: none (built-in catalogue, templates and fonts)".into(),
+            None => "configuration: none (folders from the command line)".into(),
         }
     }
 
@@ -470,6 +470,25 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("registyr"), "{err}");
+    }
+
+    #[test]
+    fn the_packaged_system_configuration_is_valid_and_names_var_lib_qujat() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut look = lookup(dir.path());
+        look.option = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/qujat.toml"));
+        let config = Config::load_with(&look).unwrap();
+        for (folder, path) in [
+            (Folder::Cases, "/var/lib/qujat/cases"),
+            (Folder::Output, "/var/lib/qujat/output"),
+            (Folder::Registry, "/var/lib/qujat/registry"),
+        ] {
+            assert_eq!(config.folder(None, folder).unwrap(), Path::new(path));
+        }
+        assert!(matches!(config.catalogue(None), Files::BuiltIn(_)));
+        assert!(matches!(config.templates(None), Files::BuiltIn(_)));
+        assert!(matches!(config.fonts(None), Files::BuiltIn(_)));
+        assert_eq!(config.utc_offset_minutes().unwrap(), 300);
     }
 
     #[test]

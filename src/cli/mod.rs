@@ -12,7 +12,7 @@ use crate::batch::{self, BatchConfig, Report};
 use crate::clock::Moment;
 use crate::config::{Config, Folder};
 use crate::date::Date;
-use crate::shipped::Files;
+use crate::shipped::{self, Files};
 
 /// Exit codes, as documented in the README.
 pub mod exit {
@@ -261,6 +261,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             return Ok(exit::OK);
         }
         Command::Man { out } => return write_man(out.as_deref()),
+        Command::Shipped(args) => {
+            for tree in [&shipped::CATALOGUE, &shipped::TEMPLATES, &shipped::FONTS] {
+                let to = args.out.join(tree.name);
+                let count = Files::BuiltIn(tree).write_to(&to)?;
+                eprintln!("wrote {count} files to {}", to.display());
+            }
+            return Ok(exit::OK);
+        }
         _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
@@ -319,22 +327,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             print!("{}", show_config(&config));
             Ok(exit::OK)
         }
-        Command::Shipped(args) => {
-            for files in [
-                config.catalogue(None),
-                config.templates(None),
-                config.fonts(None),
-            ] {
-                let Files::BuiltIn(tree) = files else {
-                    continue;
-                };
-                let to = args.out.join(tree.name);
-                let count = Files::BuiltIn(tree).write_to(&to)?;
-                eprintln!("wrote {count} files to {}", to.display());
-            }
-            Ok(exit::OK)
+        Command::Completions { .. } | Command::Man { .. } | Command::Shipped(_) => {
+            unreachable!("handled above")
         }
-        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
     }
 }
 
