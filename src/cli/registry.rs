@@ -25,7 +25,7 @@ use crate::verify::{self, Verdict};
 /// Where the registries are: the folder holding one subfolder per registry.
 #[derive(Debug, Args)]
 pub struct RegistryDir {
-    /// Folder of the registries [default: from qujat.toml]
+    /// Folder of the registries [default: from the configuration]
     #[arg(long, value_name = "DIR")]
     pub registry_dir: Option<PathBuf>,
 }
@@ -172,7 +172,7 @@ pub struct CheckArgs {
     /// (slower: the data of every record is parsed)
     #[arg(long)]
     pub full: bool,
-    /// The output folder the PDFs are in [default: from qujat.toml]
+    /// The output folder the PDFs are in [default: from the configuration]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
