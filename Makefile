@@ -8,7 +8,7 @@
 CARGO ?= cargo
 QUJAT := target/debug/qujat
 
-.PHONY: run test ci lint fmt build preview clean-run bench bench-registry bench-serve crash fuzz
+.PHONY: run test ci lint fmt build preview clean-run bench bench-registry bench-serve crash fuzz install deb deny
 
 ## Build, then run the nightly batch over cases/sample into output/ and registry/.
 run: build
@@ -91,6 +91,30 @@ preview:
 		echo "typst compile $$t $$out"; \
 		typst compile --root templates --font-path fonts --ignore-system-fonts templates/$$t $$out || exit 1; \
 	done
+
+## Install qujat into PREFIX/bin (default ~/.cargo/bin): the catalogue, templates and fonts are
+## built into the binary, so it works from any folder (docs/operations.md).
+PREFIX ?=
+install:
+	$(CARGO) install --path . --locked $(if $(PREFIX),--root $(PREFIX))
+
+## The Debian package (target/debian/qujat_VERSION-1_ARCH.deb): a release build, its manual pages
+## and shell completions, then cargo-deb (installed if missing) packs them with deploy/.
+deb:
+	$(CARGO) build --release --locked --bin qujat
+	rm -rf target/assets && mkdir -p target/assets/man target/assets/completions
+	target/release/qujat man --out target/assets/man
+	target/release/qujat completions bash > target/assets/completions/qujat.bash
+	target/release/qujat completions zsh > target/assets/completions/_qujat
+	target/release/qujat completions fish > target/assets/completions/qujat.fish
+	@$(CARGO) deb --version >/dev/null 2>&1 || $(CARGO) install cargo-deb --locked
+	$(CARGO) deb --no-build --locked
+
+## Supply chain (deny.toml): security advisories, licences, sources. Installs cargo-deny if
+## missing; fetches the RustSec advisory database (network).
+deny:
+	@$(CARGO) deny --version >/dev/null 2>&1 || $(CARGO) install cargo-deny --locked
+	$(CARGO) deny check advisories licenses bans sources
 
 ## Forget what `make run` issued (output/ and the registries; never do this to a real registry).
 clean-run:

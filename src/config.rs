@@ -1,10 +1,26 @@
 //! The deployment's configuration file (`qujat.toml`): where things are, and the few settings
 //! that are the ministry's to choose. Paths in it are relative to the file's own folder.
+//!
+//! The file is looked up as `--config FILE`, then `$QUJAT_CONFIG`, then `./qujat.toml`, then
+//! `/etc/qujat/qujat.toml` ([`locate`]); a command says which it used. Without one, nothing is
+//! guessed: the folders a command needs (cases, output, registries) must be given as options,
+//! and the catalogue, templates and fonts are the copies built into qujat ([`crate::shipped`]).
 
+use std::ffi::OsString;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
+
+use crate::shipped::{self, Files};
+
+/// The environment variable naming the configuration file.
+pub const ENV: &str = "QUJAT_CONFIG";
+/// The configuration file of the current folder.
+pub const LOCAL: &str = "qujat.toml";
+/// The system-wide configuration file (the Debian package installs it).
+pub const SYSTEM: &str = "/etc/qujat/qujat.toml";
 
 /// `qujat.toml`, every key optional.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -30,26 +46,29 @@ pub struct CheckpointsFile {
     pub origin: Option<String>,
 }
 
+/// `[paths]`: the folders, relative to the configuration file's folder. The working folders
+/// default to folders beside the file; the catalogue, templates and fonts to the copies built
+/// into qujat.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PathsFile {
     pub cases: PathBuf,
     pub output: PathBuf,
     pub registry: PathBuf,
-    pub catalogue: PathBuf,
-    pub templates: PathBuf,
-    pub fonts: PathBuf,
+    pub catalogue: Option<PathBuf>,
+    pub templates: Option<PathBuf>,
+    pub fonts: Option<PathBuf>,
 }
 
 impl Default for PathsFile {
     fn default() -> PathsFile {
         PathsFile {
-            cases: "cases/sample".into(),
+            cases: "cases".into(),
             output: "output".into(),
             registry: "registry".into(),
-            catalogue: "catalogue".into(),
-            templates: "templates".into(),
-            fonts: "fonts".into(),
+            catalogue: None,
+            templates: None,
+            fonts: None,
         }
     }
 }
@@ -89,35 +108,141 @@ impl Default for RunFile {
     }
 }
 
+/// How the configuration file was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// `--config FILE`.
+    Option,
+    /// `$QUJAT_CONFIG`.
+    Environment,
+    /// `qujat.toml` in the current folder.
+    CurrentFolder,
+    /// `/etc/qujat/qujat.toml`.
+    System,
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Found::Option => "--config",
+            Found::Environment => "$QUJAT_CONFIG",
+            Found::CurrentFolder => "the current folder",
+            Found::System => "the system configuration",
+        })
+    }
+}
+
+/// Where a configuration file is looked for, in order.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// `--config FILE`: must exist.
+    pub option: Option<PathBuf>,
+    /// `$QUJAT_CONFIG` (unset or empty: not looked at): must exist.
+    pub environment: Option<OsString>,
+    /// `qujat.toml` of the current folder, if it exists.
+    pub local: PathBuf,
+    /// `/etc/qujat/qujat.toml`, if it exists.
+    pub system: PathBuf,
+}
+
+impl Lookup {
+    /// The lookup of this process: the option, the environment, the usual two places.
+    pub fn of_process(option: Option<&Path>) -> Lookup {
+        Lookup {
+            option: option.map(Path::to_path_buf),
+            environment: std::env::var_os(ENV),
+            local: PathBuf::from(LOCAL),
+            system: PathBuf::from(SYSTEM),
+        }
+    }
+}
+
+/// The configuration file to use, and how it was found: none is an answer (commands then need
+/// their folders as options), but a file named by `--config` or `$QUJAT_CONFIG` that does not
+/// exist is an error, never a reason to look further.
+pub fn locate(lookup: &Lookup) -> Result<Option<(PathBuf, Found)>> {
+    if let Some(path) = &lookup.option {
+        if !path.is_file() {
+            bail!(
+                "the configuration file {} (--config) does not exist",
+                path.display()
+            );
+        }
+        return Ok(Some((path.clone(), Found::Option)));
+    }
+    if let Some(path) = lookup.environment.as_ref().filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            bail!(
+                "the configuration file {} (named by ${ENV}) does not exist",
+                path.display()
+            );
+        }
+        return Ok(Some((path, Found::Environment)));
+    }
+    for (path, found) in [
+        (&lookup.local, Found::CurrentFolder),
+        (&lookup.system, Found::System),
+    ] {
+        if path.is_file() {
+            return Ok(Some((path.clone(), found)));
+        }
+    }
+    Ok(None)
+}
+
 /// The configuration with every path resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub file: ConfigFile,
     /// The folder relative paths start from.
     pub base: PathBuf,
+    /// The file read, and how it was found; none: no configuration file.
+    pub source: Option<(PathBuf, Found)>,
 }
 
+/// What to do when there is no configuration file, for errors that need one.
+const NO_CONFIGURATION: &str = "no configuration file: none given by --config or $QUJAT_CONFIG, \
+    and neither ./qujat.toml nor /etc/qujat/qujat.toml exists";
+
 impl Config {
-    /// Reads `path`; if it is the default `qujat.toml` and does not exist, uses the defaults
-    /// relative to the current folder.
-    pub fn load(path: Option<&Path>) -> Result<Config> {
-        let (path, explicit) = match path {
-            Some(path) => (path.to_path_buf(), true),
-            None => (PathBuf::from("qujat.toml"), false),
-        };
-        // Empty for the current folder, so paths print as `cases/sample`, not `./cases/sample`.
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let file = toml::from_str(&text)
-                    .with_context(|| format!("invalid configuration file {}", path.display()))?;
-                Ok(Config { file, base })
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(Config {
+    /// Finds and reads the configuration file of this process (see [`locate`]).
+    pub fn load(option: Option<&Path>) -> Result<Config> {
+        Config::load_with(&Lookup::of_process(option))
+    }
+
+    /// Finds and reads the configuration file as `lookup` says.
+    pub fn load_with(lookup: &Lookup) -> Result<Config> {
+        let Some((path, found)) = locate(lookup)? else {
+            return Ok(Config {
                 file: ConfigFile::default(),
-                base,
-            }),
-            Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+                base: PathBuf::new(),
+                source: None,
+            });
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let file = toml::from_str(&text)
+            .with_context(|| format!("invalid configuration file {}", path.display()))?;
+        // Empty for the current folder, so paths print as `cases`, not `./cases`.
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Config {
+            file,
+            base,
+            source: Some((path, found)),
+        })
+    }
+
+    /// The configuration file read, if one was.
+    pub fn file_path(&self) -> Option<&Path> {
+        self.source.as_ref().map(|(path, _)| path.as_path())
+    }
+
+    /// `configuration: /etc/qujat/qujat.toml (the system configuration)`, or that there is none.
+    pub fn describe(&self) -> String {
+        match &self.source {
+            Some((path, found)) => format!("configuration: {} (from {found})", path.display()),
+            None => "configuration: none (folders from the command line)".into(),
         }
     }
 
@@ -171,9 +296,85 @@ impl Config {
         })
     }
 
+    /// A working folder: `given` by an option, else the configured one; without a
+    /// configuration file, an error saying what to give.
+    pub fn folder(&self, given: Option<PathBuf>, key: Folder) -> Result<PathBuf> {
+        if let Some(path) = given {
+            return Ok(path);
+        }
+        if self.source.is_none() {
+            bail!(
+                "{NO_CONFIGURATION}: give the {} folder with {}, or write a configuration file \
+                 (see `qujat config --help`)",
+                key.what(),
+                key.option()
+            );
+        }
+        let paths = &self.file.paths;
+        Ok(self.path(match key {
+            Folder::Cases => &paths.cases,
+            Folder::Output => &paths.output,
+            Folder::Registry => &paths.registry,
+        }))
+    }
+
+    /// Where the catalogue is read from: `given`, the configured folder, or the built-in copy.
+    pub fn catalogue(&self, given: Option<PathBuf>) -> Files {
+        self.files(given, &self.file.paths.catalogue, &shipped::CATALOGUE)
+    }
+
+    /// Where the templates are read from: `given`, the configured folder, or the built-in copy.
+    pub fn templates(&self, given: Option<PathBuf>) -> Files {
+        self.files(given, &self.file.paths.templates, &shipped::TEMPLATES)
+    }
+
+    /// Where the fonts are read from: `given`, the configured folder, or the built-in copy.
+    pub fn fonts(&self, given: Option<PathBuf>) -> Files {
+        self.files(given, &self.file.paths.fonts, &shipped::FONTS)
+    }
+
+    fn files(
+        &self,
+        given: Option<PathBuf>,
+        configured: &Option<PathBuf>,
+        built_in: &'static shipped::Tree,
+    ) -> Files {
+        match (given, configured) {
+            (Some(dir), _) => Files::Dir(dir),
+            (None, Some(dir)) => Files::Dir(self.path(dir)),
+            (None, None) => Files::BuiltIn(built_in),
+        }
+    }
+
     /// The UTC offset in minutes.
     pub fn utc_offset_minutes(&self) -> Result<i64> {
         parse_offset(&self.file.run.utc_offset)
+    }
+}
+
+/// A working folder a command may need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folder {
+    Cases,
+    Output,
+    Registry,
+}
+
+impl Folder {
+    fn what(self) -> &'static str {
+        match self {
+            Folder::Cases => "cases",
+            Folder::Output => "output",
+            Folder::Registry => "registry",
+        }
+    }
+
+    fn option(self) -> &'static str {
+        match self {
+            Folder::Cases => "--cases DIR",
+            Folder::Output => "--out DIR",
+            Folder::Registry => "--registry-dir DIR",
+        }
     }
 }
 
@@ -199,6 +400,152 @@ pub fn parse_offset(text: &str) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lookup in folder `dir`, where `local` and `system` may exist, given nothing.
+    fn lookup(dir: &Path) -> Lookup {
+        Lookup {
+            option: None,
+            environment: None,
+            local: dir.join("cwd/qujat.toml"),
+            system: dir.join("etc/qujat/qujat.toml"),
+        }
+    }
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn the_system_file_is_the_last_resort_and_none_is_an_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let look = lookup(dir.path());
+        assert_eq!(locate(&look).unwrap(), None);
+        let config = Config::load_with(&look).unwrap();
+        assert!(config.source.is_none());
+        let err = config
+            .folder(None, Folder::Registry)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no configuration file"), "{err}");
+        assert!(err.contains("--registry-dir DIR"), "{err}");
+        // Given folders need no configuration; the shipped files are built in.
+        assert_eq!(
+            config.folder(Some("r".into()), Folder::Registry).unwrap(),
+            Path::new("r")
+        );
+        assert!(matches!(config.catalogue(None), Files::BuiltIn(_)));
+
+        write(
+            &look.system,
+            "[paths]\nregistry = \"/var/lib/qujat/registry\"\n",
+        );
+        assert_eq!(
+            locate(&look).unwrap(),
+            Some((look.system.clone(), Found::System))
+        );
+        let config = Config::load_with(&look).unwrap();
+        assert_eq!(
+            config.folder(None, Folder::Registry).unwrap(),
+            Path::new("/var/lib/qujat/registry")
+        );
+        // Relative paths are relative to the file; unset ones are beside it.
+        assert_eq!(
+            config.folder(None, Folder::Output).unwrap(),
+            dir.path().join("etc/qujat/output")
+        );
+        assert!(
+            config
+                .describe()
+                .contains("(from the system configuration)")
+        );
+
+        // The current folder's file comes before it.
+        write(&look.local, "[paths]\ncatalogue = \"catalogue\"\n");
+        let config = Config::load_with(&look).unwrap();
+        assert_eq!(
+            config.source,
+            Some((look.local.clone(), Found::CurrentFolder))
+        );
+        match config.catalogue(None) {
+            Files::Dir(path) => assert_eq!(path, dir.path().join("cwd/catalogue")),
+            other => panic!("{other:?}"),
+        }
+        // An option names a folder over the configuration.
+        match config.catalogue(Some("mine".into())) {
+            Files::Dir(path) => assert_eq!(path, Path::new("mine")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_option_comes_first_then_the_environment_and_either_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut look = lookup(dir.path());
+        write(&look.local, "");
+        write(&look.system, "");
+        let named = dir.path().join("named.toml");
+        write(&named, "");
+
+        look.environment = Some(named.clone().into_os_string());
+        assert_eq!(
+            locate(&look).unwrap(),
+            Some((named.clone(), Found::Environment))
+        );
+        // Set but empty is unset.
+        look.environment = Some(OsString::new());
+        assert_eq!(locate(&look).unwrap().unwrap().1, Found::CurrentFolder);
+
+        look.environment = Some(dir.path().join("missing.toml").into_os_string());
+        let err = locate(&look).unwrap_err().to_string();
+        assert!(
+            err.contains("missing.toml (named by $QUJAT_CONFIG) does not exist"),
+            "{err}"
+        );
+
+        look.option = Some(named.clone());
+        assert_eq!(locate(&look).unwrap(), Some((named, Found::Option)));
+        look.option = Some(dir.path().join("other.toml"));
+        let err = locate(&look).unwrap_err().to_string();
+        assert!(
+            err.contains("other.toml (--config) does not exist"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_key_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut look = lookup(dir.path());
+        let path = dir.path().join("q.toml");
+        write(&path, "[paths]\nregistyr = \"r\"\n");
+        look.option = Some(path);
+        let err = format!("{:#}", Config::load_with(&look).unwrap_err());
+        assert!(
+            err.contains("invalid configuration file") && err.contains("q.toml"),
+            "{err}"
+        );
+        assert!(err.contains("registyr"), "{err}");
+    }
+
+    #[test]
+    fn the_packaged_system_configuration_is_valid_and_names_var_lib_qujat() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut look = lookup(dir.path());
+        look.option = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/qujat.toml"));
+        let config = Config::load_with(&look).unwrap();
+        for (folder, path) in [
+            (Folder::Cases, "/var/lib/qujat/cases"),
+            (Folder::Output, "/var/lib/qujat/output"),
+            (Folder::Registry, "/var/lib/qujat/registry"),
+        ] {
+            assert_eq!(config.folder(None, folder).unwrap(), Path::new(path));
+        }
+        assert!(matches!(config.catalogue(None), Files::BuiltIn(_)));
+        assert!(matches!(config.templates(None), Files::BuiltIn(_)));
+        assert!(matches!(config.fonts(None), Files::BuiltIn(_)));
+        assert_eq!(config.utc_offset_minutes().unwrap(), 300);
+    }
 
     #[test]
     fn offsets() {

@@ -29,6 +29,7 @@ use crate::registry::{
     Holder, Status, StatusEntry, Words, Writer, holder_of, sha256_hex, title_of,
 };
 use crate::render::{Engine, Profile, RenderError, Template};
+use crate::shipped::Files;
 use crate::spool::Spool;
 use crate::store::Recovered;
 use crate::validate::Validator;
@@ -39,11 +40,10 @@ pub struct BatchConfig {
     pub cases: PathBuf,
     pub out: PathBuf,
     pub registry: PathBuf,
-    pub catalogue: PathBuf,
-    pub templates: PathBuf,
-    pub fonts: PathBuf,
-    /// Where the JSON run report goes.
-    pub report: PathBuf,
+    /// Where the catalogue, templates and fonts are read from (a folder, or the built-in copy).
+    pub catalogue: Files,
+    pub templates: Files,
+    pub fonts: Files,
     /// Rendering threads.
     pub jobs: usize,
     /// The run date: no date in a case may be after it. Never written into a document.
@@ -76,13 +76,9 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub fn load(
-        catalogue: &std::path::Path,
-        templates: &std::path::Path,
-        fonts: &std::path::Path,
-    ) -> Result<Setup> {
-        let catalogue = Catalogue::load(catalogue)?;
-        let engine = Engine::new(fonts)?;
+    pub fn load(catalogue: &Files, templates: &Files, fonts: &Files) -> Result<Setup> {
+        let catalogue = Catalogue::load_from(catalogue)?;
+        let engine = Engine::from_files(fonts)?;
         let mut prepared = HashMap::new();
         let paths: BTreeSet<&str> = catalogue
             .services
@@ -90,7 +86,7 @@ impl Setup {
             .flat_map(|s| s.documents.values().map(|d| d.template.as_str()))
             .collect();
         for path in paths {
-            let bundle = TemplateBundle::collect(templates, path)?;
+            let bundle = TemplateBundle::collect_from(templates, path)?;
             let template = engine.template(&bundle)?;
             prepared.insert(path.to_string(), (bundle, template));
         }

@@ -1,6 +1,7 @@
 //! Telling the operator how far a batch is: a progress bar on a terminal, a plain line every
-//! ten seconds when stderr is not one (cron, a log file), nothing with `--quiet`. The clock read
-//! here only paces these messages; nothing of it reaches a document.
+//! ten seconds when stderr is not one (cron, a log file; each line stamped with the time, see
+//! [`crate::log`]), nothing with `--quiet`. The clock read here only paces and stamps these
+//! messages; nothing of it reaches a document.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -48,7 +49,7 @@ impl Progress {
             }
             _ => {
                 let now = Instant::now();
-                eprintln!("qujat batch: {total} documents to issue");
+                crate::log::lines(format_args!("qujat batch: {total} documents to issue"));
                 Kind::Log {
                     started: now,
                     last: now,
@@ -70,7 +71,7 @@ impl Progress {
             Kind::Log { started, last } => {
                 if last.elapsed() >= LOG_EVERY {
                     *last = Instant::now();
-                    eprintln!("{}", log_line(self.done, self.total, started.elapsed()));
+                    crate::log::lines(log_line(self.done, self.total, started.elapsed()));
                 }
             }
             Kind::Quiet => {}
@@ -82,7 +83,7 @@ impl Progress {
         match &self.kind {
             Kind::Bar(bar) => bar.finish_and_clear(),
             Kind::Log { started, .. } => {
-                eprintln!("{}", log_line(self.done, self.total, started.elapsed()))
+                crate::log::lines(log_line(self.done, self.total, started.elapsed()))
             }
             Kind::Quiet => {}
         }

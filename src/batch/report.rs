@@ -6,6 +6,9 @@
 //! and past the first [`IN_FULL`] rejections of a file each rejection keeps its first problem
 //! and the count of the others — every rejected case still listed, by file, place and id. The
 //! JSON has one line per listed item, so `grep` finds a case with all that is said of it.
+//!
+//! Besides the moments the run started and finished (set by the command line, which reads the
+//! clock), it holds no timings or clock readings: the same inputs give the same report.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -173,6 +176,11 @@ pub struct Tally {
 pub struct Report {
     pub qujat: &'static str,
     pub run_date: Date,
+    /// When the run started and finished (RFC 3339, at the configured UTC offset).
+    pub started: Option<String>,
+    pub finished: Option<String>,
+    /// The configuration file used, if any.
+    pub configuration: Option<String>,
     pub cases: String,
     pub output: String,
     pub registry: String,
@@ -209,6 +217,9 @@ impl Report {
         Report {
             qujat: env!("CARGO_PKG_VERSION"),
             run_date: config.today,
+            started: None,
+            finished: None,
+            configuration: None,
             cases: shown_path(&config.cases),
             output: shown_path(&config.out),
             registry: crate::store::shown(&config.registry),
@@ -380,6 +391,67 @@ pub struct KeptAside {
     pub registry: String,
     pub bytes: u64,
     pub file: String,
+}
+
+impl Report {
+    /// The summary as JSON (`qujat batch --json`): the facts the text summary shows — counts,
+    /// and the first warnings, overdue and rejected cases with how many more the run report
+    /// has — and where the report is.
+    pub fn summary_json<'a>(&'a self, report: Option<&'a str>) -> SummaryJson<'a> {
+        SummaryJson {
+            qujat: self.qujat,
+            run_date: self.run_date,
+            started: self.started.as_deref(),
+            finished: self.finished.as_deref(),
+            configuration: self.configuration.as_deref(),
+            cases: &self.cases,
+            output: &self.output,
+            registry: &self.registry,
+            summary: &self.summary,
+            warnings: self.warnings.first(),
+            overdue: self.overdue.first(),
+            rejected: &self.shown,
+            not_shown: NotShown {
+                warnings: self.warnings.len() - self.warnings.first().len(),
+                overdue: self.overdue.len() - self.overdue.first().len(),
+                rejected: self.rejected.len() - self.shown.len(),
+            },
+            fatal: self.fatal.as_deref(),
+            report,
+            exit_code: self.exit_code,
+        }
+    }
+}
+
+/// What `qujat batch --json` prints: the run report without its lists of documents, and at
+/// most [`SHOWN`] of each other list.
+#[derive(Debug, Serialize)]
+pub struct SummaryJson<'a> {
+    pub qujat: &'static str,
+    pub run_date: Date,
+    pub started: Option<&'a str>,
+    pub finished: Option<&'a str>,
+    pub configuration: Option<&'a str>,
+    pub cases: &'a str,
+    pub output: &'a str,
+    pub registry: &'a str,
+    pub summary: &'a Summary,
+    pub warnings: &'a [String],
+    pub overdue: &'a [Overdue],
+    pub rejected: &'a [Rejection],
+    /// How many of each list only the run report has.
+    pub not_shown: NotShown,
+    pub fatal: Option<&'a str>,
+    /// The run report written, if it could be.
+    pub report: Option<&'a str>,
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NotShown {
+    pub warnings: usize,
+    pub overdue: usize,
+    pub rejected: usize,
 }
 
 impl fmt::Display for Report {

@@ -21,6 +21,7 @@ pub use mci::{Mci, money_view, tenge_text};
 pub use schema::{FieldSpec, FieldType, Fields, When};
 
 use crate::numbering::NumberFormat;
+use crate::shipped::Files;
 
 /// A text in both languages of a document: Kazakh first, Russian second.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -151,6 +152,11 @@ impl Duty {
     }
 
     /// The number of MCI as documents write it: `5`, `0,5`, `1,25`.
+    /// The duty in monthly calculation indices.
+    pub fn mci(&self) -> f64 {
+        self.hundredths as f64 / 100.0
+    }
+
     pub fn mci_text(&self) -> String {
         let (whole, cents) = (self.hundredths / 100, self.hundredths % 100);
         match cents {
@@ -275,8 +281,10 @@ pub struct Catalogue {
 }
 
 /// Reads and parses one TOML file of the catalogue, naming it in any error.
-fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path)
+fn read_toml<T: for<'de> Deserialize<'de>>(files: &Files, relative: &str) -> Result<T> {
+    let path = files.show(relative);
+    let text = files
+        .read_string(relative)
         .with_context(|| format!("cannot read catalogue file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid catalogue file {}", path.display()))
 }
@@ -285,8 +293,13 @@ impl Catalogue {
     /// Reads the catalogue folder — `common.toml`, every `services/*.toml`, `authorities.toml`,
     /// `mci.toml`, `calendar.toml` — and checks every cross-reference.
     pub fn load(dir: &Path) -> Result<Catalogue> {
-        let common_path = dir.join("common.toml");
-        let common: ServicesFile = read_toml(&common_path)?;
+        Catalogue::load_from(&Files::Dir(dir.to_path_buf()))
+    }
+
+    /// Reads the catalogue from a folder or the built-in copy, as [`Catalogue::load`].
+    pub fn load_from(files: &Files) -> Result<Catalogue> {
+        let common_path = files.show("common.toml");
+        let common: ServicesFile = read_toml(files, "common.toml")?;
         let Some((common_fields, appeal)) = common
             .common
             .as_ref()
@@ -300,33 +313,35 @@ impl Catalogue {
             choice_sets: BTreeMap::new(),
             registries: BTreeMap::new(),
             services: BTreeMap::new(),
-            authorities: Authorities::from_file(read_toml(&dir.join("authorities.toml"))?)
-                .with_context(|| format!("in {}", dir.join("authorities.toml").display()))?,
-            mci: Mci::from_file(read_toml(&dir.join("mci.toml"))?)
-                .with_context(|| format!("in {}", dir.join("mci.toml").display()))?,
-            calendar: Calendar::from_file(read_toml(&dir.join("calendar.toml"))?)
-                .with_context(|| format!("in {}", dir.join("calendar.toml").display()))?,
-            dir: dir.to_path_buf(),
+            authorities: Authorities::from_file(read_toml(files, "authorities.toml")?)
+                .with_context(|| format!("in {}", files.show("authorities.toml").display()))?,
+            mci: Mci::from_file(read_toml(files, "mci.toml")?)
+                .with_context(|| format!("in {}", files.show("mci.toml").display()))?,
+            calendar: Calendar::from_file(read_toml(files, "calendar.toml")?)
+                .with_context(|| format!("in {}", files.show("calendar.toml").display()))?,
+            dir: files.path(),
         };
         catalogue.merge(common, &common_path)?;
-        let services_dir = dir.join("services");
-        let mut paths = Vec::new();
-        for entry in std::fs::read_dir(&services_dir)
-            .with_context(|| format!("cannot read catalogue folder {}", services_dir.display()))?
-        {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "toml") {
-                paths.push(path);
-            }
-        }
-        paths.sort();
+        let names: Vec<String> = files
+            .list("services")
+            .with_context(|| {
+                format!(
+                    "cannot read catalogue folder {}",
+                    files.show("services").display()
+                )
+            })?
+            .into_iter()
+            .filter(|name| Path::new(name).extension().is_some_and(|e| e == "toml"))
+            .collect();
         ensure!(
-            !paths.is_empty(),
+            !names.is_empty(),
             "{} holds no service (*.toml)",
-            services_dir.display()
+            files.show("services").display()
         );
-        for path in paths {
-            let file: ServicesFile = read_toml(&path)?;
+        for name in names {
+            let relative = format!("services/{name}");
+            let path = files.show(&relative);
+            let file: ServicesFile = read_toml(files, &relative)?;
             ensure!(
                 file.common.is_none(),
                 "{}: [common] belongs in common.toml",
@@ -336,7 +351,7 @@ impl Catalogue {
         }
         catalogue
             .check()
-            .with_context(|| format!("inconsistent catalogue in {}", dir.display()))?;
+            .with_context(|| format!("inconsistent catalogue in {}", files.describe()))?;
         Ok(catalogue)
     }
 

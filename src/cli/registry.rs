@@ -12,7 +12,7 @@ use crate::commands::export::{self, Filter};
 use crate::commands::regenerate::{self, Regenerated};
 use crate::commands::verify;
 use crate::commands::{check, proof, set_status};
-use crate::config::Config;
+use crate::config::{Config, Folder};
 use crate::date::Date;
 use crate::exit;
 use crate::registry::Status;
@@ -28,38 +28,38 @@ use crate::store::Store;
 #[derive(Debug, Args)]
 pub struct RegistryDir {
     /// Folder of the registries, or a postgres:// URL [default: $QUJAT_REGISTRY, else from
-    /// qujat.toml]
+    /// the configuration]
     #[arg(long, value_name = "DIR|URL")]
     pub registry_dir: Option<PathBuf>,
 }
 
 impl RegistryDir {
     /// Where the registries are.
-    fn place(&self, config: &Config) -> PathBuf {
+    fn place(&self, config: &Config) -> Result<PathBuf> {
         registry_place(self.registry_dir.clone(), config)
     }
 
     /// The store of the registries.
     fn open(&self, config: &Config) -> Result<Box<dyn Store>> {
-        crate::store::open(&self.place(config))
+        crate::store::open(&self.place(config)?)
     }
 }
 
 /// Where the registries are: the flag if given, else `QUJAT_REGISTRY` in the environment, else
-/// `[paths] registry` of qujat.toml (a folder relative to the file, or a URL as it is).
-pub fn registry_place(flag: Option<PathBuf>, config: &Config) -> PathBuf {
+/// `[paths] registry` of the configuration (a folder relative to the file, or a URL as it is);
+/// without a configuration file, an error saying what to give.
+pub fn registry_place(flag: Option<PathBuf>, config: &Config) -> Result<PathBuf> {
     if let Some(place) = flag {
-        return place;
+        return Ok(place);
     }
     if let Some(place) = std::env::var_os("QUJAT_REGISTRY").filter(|p| !p.is_empty()) {
-        return PathBuf::from(place);
+        return Ok(PathBuf::from(place));
     }
     let configured = &config.file.paths.registry;
     if crate::store::url(configured).is_some() {
-        configured.clone()
-    } else {
-        config.path(configured)
+        return Ok(configured.clone());
     }
+    config.folder(None, Folder::Registry)
 }
 
 /// A checkpoint published outside the registry, to check against, and the key that checks
@@ -305,7 +305,7 @@ pub struct CheckArgs {
     /// (slower: the data of every record is parsed)
     #[arg(long)]
     pub full: bool,
-    /// The output folder the PDFs are in [default: from qujat.toml]
+    /// The output folder the PDFs are in [default: from the configuration]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
@@ -350,8 +350,8 @@ fn user_date(option: &str, text: &str) -> Result<Date> {
 pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
     let store = args.dir.open(config)?;
     // The fonts load while the registry is searched.
-    let fonts = config.path(&config.file.paths.fonts);
-    let engine = std::thread::spawn(move || Engine::new(&fonts));
+    let fonts = config.fonts(None);
+    let engine = std::thread::spawn(move || Engine::from_files(&fonts));
     let found: Vec<(String, Found)> = match (&args.number, &args.case, &args.registry) {
         (Some(number), _, Some(code)) => {
             let reader = Reader::open(store.as_ref(), code)?;
@@ -540,7 +540,7 @@ pub fn run_registry(config: &Config, command: RegistryCommand) -> Result<i32> {
 }
 
 fn run_init(config: &Config, args: InitArgs) -> Result<i32> {
-    let place = args.dir.place(config);
+    let place = args.dir.place(config)?;
     let Some(url) = crate::store::url(&place) else {
         println!(
             "{}: a registry folder needs no init (the first batch makes its registries)",
@@ -642,11 +642,10 @@ fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {
     let verifier = args.trusted.verifier(config)?;
     let options = check::Options {
         full: args.full,
-        files: args.files.then(|| {
-            args.out
-                .clone()
-                .unwrap_or_else(|| config.path(&config.file.paths.output))
-        }),
+        files: match args.files {
+            true => Some(config.folder(args.out.clone(), Folder::Output)?),
+            false => None,
+        },
         trusted: args.trusted.read(verifier.as_ref())?,
         verifier,
     };
@@ -679,7 +678,7 @@ fn run_set_status(config: &Config, args: SetStatusArgs) -> Result<i32> {
             .checkpoint_signer()?
             .map(|signer| (std::sync::Arc::new(signer), config.checkpoint_origin())),
     };
-    let catalogue = crate::catalogue::Catalogue::load(&config.path(&config.file.paths.catalogue))?;
+    let catalogue = crate::catalogue::Catalogue::load_from(&config.catalogue(None))?;
     match set_status::set_status(store.as_ref(), &catalogue, &change)? {
         set_status::Outcome::Refused(why) => {
             eprintln!("error: {why}");

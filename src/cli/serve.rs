@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use super::registry::RegistryDir;
-use crate::config::Config;
+use crate::config::{Config, Folder};
 use crate::serve::listener::ConnLimits;
 use crate::serve::{self, ServeConfig, rate};
 
@@ -58,7 +58,6 @@ pub struct ServeArgs {
 }
 
 pub fn run_serve(config: &Config, args: ServeArgs) -> Result<i32> {
-    let paths = &config.file.paths;
     if args.rate_limit < 0.0 || !args.rate_limit.is_finite() {
         bail!("--rate-limit must be 0 (off) or more");
     }
@@ -81,12 +80,9 @@ pub fn run_serve(config: &Config, args: ServeArgs) -> Result<i32> {
     };
     serve::run(ServeConfig {
         listen: args.listen,
-        registry: args
-            .dir
-            .registry_dir
-            .unwrap_or_else(|| config.path(&paths.registry)),
-        output: args.out.unwrap_or_else(|| config.path(&paths.output)),
-        fonts: config.path(&paths.fonts),
+        registry: super::registry::registry_place(args.dir.registry_dir, config)?,
+        output: config.folder(args.out, Folder::Output)?,
+        fonts: config.fonts(None),
         verify_path: serve::verify_path(&config.file.documents.verify_url)?,
         apostille_registry: "apostille".to_string(),
         connections: ConnLimits {

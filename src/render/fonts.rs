@@ -2,6 +2,7 @@
 //! once, with a hash of them all (a record names the fonts its PDF was made with) and the set of
 //! characters they can print (validation refuses text they cannot).
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
@@ -9,6 +10,8 @@ use sha2::{Digest, Sha256};
 use typst::foundations::Bytes;
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
+
+use crate::shipped::Files;
 
 /// The loaded fonts.
 pub struct Fonts {
@@ -23,33 +26,48 @@ pub struct Fonts {
 impl Fonts {
     /// Loads every font file in `dir` (sorted by name, so the font book is the same every run).
     pub fn load(dir: &Path) -> Result<Fonts> {
-        let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot read the fonts folder {}", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                    matches!(e.to_ascii_lowercase().as_str(), "ttf" | "otf" | "ttc")
-                })
+        Fonts::load_from(&Files::Dir(dir.to_path_buf()))
+    }
+
+    /// Loads every font file of a fonts folder or of the built-in copy, as [`Fonts::load`]:
+    /// the same files give the same fonts and the same hash.
+    pub fn load_from(files: &Files) -> Result<Fonts> {
+        let names: Vec<String> = files
+            .list("")
+            .with_context(|| format!("cannot read the fonts folder {}", files.describe()))?
+            .into_iter()
+            .filter(|name| {
+                Path::new(name)
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| {
+                        matches!(e.to_ascii_lowercase().as_str(), "ttf" | "otf" | "ttc")
+                    })
             })
             .collect();
-        paths.sort();
         ensure!(
-            !paths.is_empty(),
+            !names.is_empty(),
             "no font files (.ttf, .otf) in {}",
-            dir.display()
+            files.describe()
         );
         let mut hasher = Sha256::new();
         let mut fonts = Vec::new();
-        for path in &paths {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let name = path.file_name().expect("a file").to_string_lossy();
+        for name in &names {
+            let path = files.show(name);
+            let bytes = files
+                .read(name)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             hasher.update(name.as_bytes());
             hasher.update([0]);
             hasher.update((bytes.len() as u64).to_le_bytes());
             hasher.update(&bytes);
             let before = fonts.len();
-            fonts.extend(Font::iter(Bytes::new(bytes)));
+            // The built-in fonts are used where they are, not copied.
+            let bytes = match bytes {
+                Cow::Borrowed(bytes) => Bytes::new(bytes),
+                Cow::Owned(bytes) => Bytes::new(bytes),
+            };
+            fonts.extend(Font::iter(bytes));
             ensure!(
                 fonts.len() > before,
                 "{} is not a font typst can read",

@@ -33,6 +33,7 @@ use world::DocumentWorld;
 use crate::date::Date;
 use crate::qr::{self, Payload};
 pub use bundle::TemplateBundle;
+use crate::shipped::Files;
 
 /// The virtual path of the document's data.
 pub const DATA_PATH: &str = "/case.json";
@@ -61,7 +62,8 @@ pub enum Profile {
 impl Profile {
     /// The profile of new documents.
     pub const CURRENT: Profile = Profile::TypstPngQrSegmented;
-    const ALL: [Profile; 3] = [
+    /// Every profile this qujat can typeset with, oldest first.
+    pub const ALL: [Profile; 3] = [
         Profile::TypstSvgQr,
         Profile::TypstPngQr,
         Profile::TypstPngQrSegmented,
@@ -188,7 +190,15 @@ fn file_id(path: &str) -> Result<FileId> {
 
 impl Engine {
     pub fn new(fonts_dir: &Path) -> Result<Engine> {
-        let fonts = Fonts::load(fonts_dir)?;
+        Engine::with_fonts(Fonts::load(fonts_dir)?)
+    }
+
+    /// An engine with fonts from a folder or the built-in copy.
+    pub fn from_files(fonts: &Files) -> Result<Engine> {
+        Engine::with_fonts(Fonts::load_from(fonts)?)
+    }
+
+    fn with_fonts(fonts: Fonts) -> Result<Engine> {
         let library = |profile: Profile| {
             let mut inputs = Dict::new();
             inputs.insert("data".into(), DATA_PATH.into_value());

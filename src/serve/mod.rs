@@ -38,8 +38,8 @@ pub struct ServeConfig {
     pub registry: PathBuf,
     /// The output folder the registered PDFs are under (downloads come only from there).
     pub output: PathBuf,
-    /// The fonts folder the pages' fonts are read from at start-up.
-    pub fonts: PathBuf,
+    /// The fonts folder (or the built-in fonts) the pages' fonts are read from at start-up.
+    pub fonts: crate::shipped::Files,
     /// The path QR codes point at (`verify_url`'s path, `/verify` by default).
     pub verify_path: String,
     /// The registry the apostille register reads.
@@ -66,10 +66,13 @@ pub fn run(config: ServeConfig) -> Result<i32> {
     let fonts = routes::FONT_FILES
         .iter()
         .map(|&name| {
-            let path = config.fonts.join(name);
-            std::fs::read(&path)
-                .map(|bytes| (name, axum::body::Bytes::from(bytes)))
-                .with_context(|| format!("cannot read the pages' font {}", path.display()))
+            config
+                .fonts
+                .read(name)
+                .map(|bytes| (name, axum::body::Bytes::from(bytes.into_owned())))
+                .with_context(|| {
+                    format!("cannot read the pages' font {}", config.fonts.show(name).display())
+                })
         })
         .collect::<Result<Vec<_>>>()?;
     let store = crate::store::open(&config.registry)?;
