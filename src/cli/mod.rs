@@ -465,7 +465,8 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         }
     }
     // Written where it really is, and never into a system folder (a link to /etc included).
-    let out = crate::fsio::writable_folder("output folder", &config.folder(args.out, Folder::Output)?)?;
+    let out =
+        crate::fsio::writable_folder("output folder", &config.folder(args.out, Folder::Output)?)?;
     let cases = config.folder(args.cases, Folder::Cases)?;
     if !cases.is_dir() {
         bail!(

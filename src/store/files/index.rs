@@ -87,6 +87,20 @@ pub fn key(lookup: &Lookup<'_>) -> i64 {
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
+/// Whether `err` says SQLite cannot read the file as a database at all.
+fn unreadable(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+                )
+        )
+    })
+}
+
 fn hash_of(blob: Vec<u8>) -> Result<Hash> {
     Hash::try_from(blob.as_slice()).context("a hash in the index is not 32 bytes")
 }
@@ -111,8 +125,36 @@ impl Index {
         }
     }
 
-    /// Opens (or creates) the index at `path` for the writer; one of another schema is emptied.
+    /// Opens (or creates) the index at `path` for the writer; one of another schema is emptied,
+    /// and a file SQLite cannot read as a database (damaged, or not one at all) is made again:
+    /// the index is derived from the journal, which the writer then indexes from the start.
     pub fn open_write(path: &Path) -> Result<Index> {
+        match Index::try_open_write(path) {
+            Err(err) if unreadable(&err) => {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut file = path.as_os_str().to_owned();
+                    file.push(suffix);
+                    match std::fs::remove_file(&file) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(e).with_context(|| {
+                                format!(
+                                    "the index {} cannot be read as a database, and cannot be \
+                                     removed to be made again",
+                                    path.display()
+                                )
+                            });
+                        }
+                    }
+                }
+                Index::try_open_write(path)
+            }
+            opened => opened,
+        }
+    }
+
+    fn try_open_write(path: &Path) -> Result<Index> {
         let context = || format!("cannot open the index {}", path.display());
         let conn = Connection::open(path).with_context(context)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
