@@ -37,11 +37,6 @@ fn services_as_json_state_what_the_text_listing_states() {
         let mut expected = vec![
             format!("  kk: {}", service["name"]["kk"].as_str().unwrap()),
             format!("  ru: {}", service["name"]["ru"].as_str().unwrap()),
-            format!(
-                "  deadline: {} {} days from the application",
-                service["deadline"]["days"],
-                service["deadline"]["count"].as_str().unwrap()
-            ),
         ];
         match (
             service["provider"].as_str(),
@@ -53,8 +48,37 @@ fn services_as_json_state_what_the_text_listing_states() {
                 field.unwrap()
             )),
         }
-        if let Some(mci) = service["duty_mci"].as_i64() {
-            expected.push(format!("  state duty: {mci} MCI"));
+        for rule in service["deadlines"].as_array().unwrap() {
+            let stages: Vec<String> = rule["stages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|stage| format!("{} {}", stage["days"], stage["count"].as_str().unwrap()))
+                .collect();
+            expected.push(format!(
+                "  deadline for applications from {}: {} days ({}){}",
+                rule["from"].as_str().unwrap(),
+                stages.join(" + "),
+                rule["source"].as_str().unwrap(),
+                if rule["unverified"].is_null() {
+                    ""
+                } else {
+                    " [to be checked]"
+                }
+            ));
+        }
+        if let Some(mci) = service["duty_mci"].as_f64() {
+            let on = match service["duty_on"].as_array() {
+                Some(on) => format!(
+                    ", paid before {}",
+                    on.iter()
+                        .map(|o| o.as_str().unwrap())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+                None => String::new(),
+            };
+            expected.push(format!("  state duty: {mci} MCI{on}"));
         }
         for document in service["documents"].as_array().unwrap() {
             let s = |key: &str| document[key].as_str().unwrap().to_string();
@@ -98,7 +122,7 @@ fn day_of_cases() -> Project {
     project.write_case(
         "day.xml",
         &cases_file(&[
-            media_case("J-1", "2026-11-19", "Бірінші"),
+            media_case("J-1", "2026-11-12", "Бірінші"),
             media_case("J-2", "2026-11-25", "Кешіккен"),
             media_case("J-3", "2026-11-20", "Қате").replace("100440000004", "100440000005"),
         ]),
@@ -119,12 +143,17 @@ fn steady(printed: &str, summary: &Value) -> String {
         );
         steady = steady.replace(&format!("\"{moment}\""), "\"<moment>\"");
     }
+    // The output folder is named where it really is: a temporary folder of its own each time.
+    let output = summary["output"].as_str().unwrap();
     let report = summary["report"].as_str().unwrap();
     assert!(
-        report.starts_with("output/run-reports/run-report-") && report.ends_with(".json"),
+        report.starts_with(&format!("{output}/run-reports/run-report-"))
+            && report.ends_with(".json"),
         "{report}"
     );
-    steady.replace(report, "output/run-reports/run-report-<moment>.json")
+    steady
+        .replace(report, "<output>/run-reports/run-report-<moment>.json")
+        .replace(output, "<output>")
 }
 
 #[test]
