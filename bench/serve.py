@@ -72,8 +72,9 @@ def registry_ready(cfg, work):
         progress(f"reusing the registry in {work / 'registry'}")
         return journal
     fresh_dir(work)
+    cfg = {**cfg, "store": None}  # the registry folder in OUT, as make bench-registry's
     issue_samples(cfg, work / "logs", work)
-    fill(cfg, work / "logs", work / "registry", journal)
+    fill(cfg, work / "logs", work, cfg["records"])
     return journal
 
 

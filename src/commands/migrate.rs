@@ -325,7 +325,6 @@ fn copy(from: &dyn Store, to: &dyn Store, code: &str, have: u64) -> Result<Copie
         Ok(())
     })?;
     flush(&mut group, &mut nodes)?;
-    drop(flush);
     let texts = source.checkpoints()?;
     let already = destination.checkpoints()?.len();
     for text in &texts[already..] {

@@ -27,7 +27,7 @@ pub struct Change {
 #[derive(Debug)]
 pub enum Outcome {
     /// Recorded: the event's record, and the document's.
-    Done { event: Record, target: u64 },
+    Done { event: Box<Record>, target: u64 },
     /// Not allowed, and why (nothing was written).
     Refused(String),
 }
@@ -104,5 +104,8 @@ pub fn set_status(store: &dyn Store, catalogue: &Catalogue, change: &Change) -> 
         by: None,
     })?;
     writer.write_head()?;
-    Ok(Outcome::Done { event, target })
+    Ok(Outcome::Done {
+        event: Box::new(event),
+        target,
+    })
 }

@@ -105,18 +105,10 @@ pub struct Options {
 }
 
 /// Where a scan begins: at the first record, or going on from a state a writer verified.
+#[derive(Default)]
 pub struct Start {
     pub chain: Chain,
     pub tree: Frontier,
-}
-
-impl Default for Start {
-    fn default() -> Start {
-        Start {
-            chain: Chain::default(),
-            tree: Frontier::default(),
-        }
-    }
 }
 
 /// What a scan found.
@@ -220,10 +212,9 @@ pub fn scan<S: Sink + Send>(
     };
     let pieces_per_block = rayon::current_num_threads() * 8;
     // The results of the block read last, waiting to be checked in order.
-    let mut pending: Option<(u64, Vec<Vec<(u64, Result<Prepared<_>, LineError>)>>)> = None;
-    let mut consume = |first: u64, pieces: Vec<Vec<(u64, Result<Prepared<_>, LineError>)>>| {
-        let mut seq = first;
-        for (len, prepared) in pieces.into_iter().flatten() {
+    let mut pending: Option<(u64, Pieces<_>)> = None;
+    let mut consume = |first: u64, pieces: Pieces<_>| {
+        for (seq, (len, prepared)) in (first..).zip(pieces.into_iter().flatten()) {
             let prepared = match prepared {
                 Ok(prepared) => prepared,
                 Err(error) => {
@@ -263,7 +254,6 @@ pub fn scan<S: Sink + Send>(
                 },
                 prepared.item,
             )?;
-            seq += 1;
         }
         sink.block_done(&mut nodes)?;
         Ok(())
@@ -330,6 +320,9 @@ pub fn head_problem(it: &str, len: u64, head: Option<&Head>) -> Option<String> {
         super::writer::removed(len + 1, head.seq)
     ))
 }
+
+/// A block's records as the parallel part prepared them, in pieces, each with its line length.
+type Pieces<T> = Vec<Vec<(u64, Result<Prepared<T>, LineError>)>>;
 
 struct Prepared<T> {
     link: OwnedLink,

@@ -297,11 +297,11 @@ fn document_rows(answer: &Answer, doc: &DocumentView) -> String {
 fn checkpoint_note(answer: &Answer) -> String {
     let mut out = String::new();
     if let Some(size) = answer.checkpoint {
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<p class=\"small\"><span lang=\"kk\">Жазба тізілімнің бақылау нүктесімен расталған \
              (өлшемі: {size}).</span> <span lang=\"ru\">Запись подтверждена контрольной точкой \
-             реестра (размер: {size}).</span></p>\n"
+             реестра (размер: {size}).</span></p>"
         );
     }
     if !answer.caveats.is_empty() {
@@ -332,20 +332,20 @@ pub fn verdict_page(answer: &Answer, download: Option<&str>, upload: bool) -> St
         body.push_str(&document_rows(answer, doc));
     }
     if let Some(href) = download {
-        let _ = write!(
+        let _ = writeln!(
             body,
             "<p><a class=\"button\" href=\"{}\" download><span lang=\"kk\">Тіркелген құжатты жүктеу \
-             (PDF)</span><span lang=\"ru\">Скачать зарегистрированный документ (PDF)</span></a></p>\n",
+             (PDF)</span><span lang=\"ru\">Скачать зарегистрированный документ (PDF)</span></a></p>",
             esc(href)
         );
     }
     if let Some(signature) = &answer.signature {
-        let _ = write!(
+        let _ = writeln!(
             body,
             "<p class=\"signature\" data-signature=\"{}\"><span lang=\"kk\">Электрондық қолтаңба: \
              тексерілмеді (құжаттың түпнұсқалығы тізілімдегі жазбасы бойынша анықталды).</span> \
              <span lang=\"ru\">Электронная подпись: не проверялась (подлинность документа \
-             установлена по его записи в реестре).</span></p>\n",
+             установлена по его записи в реестре).</span></p>",
             esc(signature.state)
         );
     }
@@ -378,28 +378,23 @@ fn explain(verdict: &str, upload: bool) -> String {
 
 /// The home page: what can be checked here.
 pub fn home() -> String {
+    let upload = said("PDF файлын жүктеп тексеру", "Проверить, загрузив PDF-файл").inline();
+    let apostille = said3(
+        "Апостильді нөмірі мен күні бойынша тексеру",
+        "Проверить апостиль по номеру и дате",
+        "Check an apostille by its number and date",
+    )
+    .inline();
     let body = format!(
         "<h1 class=\"title\">{}</h1>\n\
-         <p>{}</p>\n<p>{}</p>\n<p>{}</p>\n",
+         <p>{}</p>\n<p><a href=\"/upload\">{upload}</a></p>\n\
+         <p><a href=\"/apostille\">{apostille}</a></p>\n",
         said("Құжаттың түпнұсқалығын тексеру", "Проверка подлинности документа").inline(),
         said(
             "Құжаттағы QR-кодты телефон камерасымен сканерлеңіз: ол осы беттің тексеру сілтемесін ашады.",
             "Отсканируйте QR-код на документе камерой телефона: он откроет страницу проверки.",
         )
         .inline(),
-        format!(
-            "<a href=\"/upload\">{}</a>",
-            said("PDF файлын жүктеп тексеру", "Проверить, загрузив PDF-файл").inline()
-        ),
-        format!(
-            "<a href=\"/apostille\">{}</a>",
-            said3(
-                "Апостильді нөмірі мен күні бойынша тексеру",
-                "Проверить апостиль по номеру и дате",
-                "Check an apostille by its number and date"
-            )
-            .inline()
-        ),
     );
     page("Құжатты тексеру · Проверка документа", &body)
 }
@@ -444,10 +439,10 @@ pub fn apostille(number: &str, date: &str, answer: Option<&Answer>, asked: bool)
             }
         }
         None if asked => {
-            let _ = write!(
+            let _ = writeln!(
                 body,
                 "<section class=\"verdict none\" role=\"status\" id=\"verdict\" data-verdict=\"unknown\">\
-                 <div class=\"mark\" aria-hidden=\"true\"></div><div><h1>{}</h1></div></section>\n",
+                 <div class=\"mark\" aria-hidden=\"true\"></div><div><h1>{}</h1></div></section>",
                 said3(
                     "Бұл нөмірі мен күні бар апостиль тізілімде жоқ",
                     "Апостиль с таким номером и датой в реестре не найден",
@@ -458,7 +453,7 @@ pub fn apostille(number: &str, date: &str, answer: Option<&Answer>, asked: bool)
         }
         None => {}
     }
-    let _ = write!(
+    let _ = writeln!(
         body,
         "<p>{}</p>\n\
          <form class=\"check\" method=\"get\" action=\"/apostille\">\n\
@@ -466,7 +461,7 @@ pub fn apostille(number: &str, date: &str, answer: Option<&Answer>, asked: bool)
          <input id=\"n\" name=\"n\" required maxlength=\"64\" placeholder=\"2026-000123\" value=\"{}\">\n\
          <label for=\"d\">{}</label>\n\
          <input id=\"d\" name=\"d\" type=\"date\" required value=\"{}\">\n\
-         <button type=\"submit\">{}</button>\n</form>\n",
+         <button type=\"submit\">{}</button>\n</form>",
         said3(
             "Апостильдің нөмірі мен күнін енгізіңіз.",
             "Введите номер и дату апостиля.",
@@ -592,15 +587,15 @@ pub fn error(status: u16, incident: Option<u64>) -> String {
         said(kk, ru).html("h1")
     );
     if let Some(incident) = incident {
-        let _ = write!(
+        let _ = writeln!(
             body,
             "<p><span lang=\"kk\">Оқиға нөмірі</span> / <span lang=\"ru\">Номер инцидента</span>: \
-             {incident}</p>\n"
+             {incident}</p>"
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         body,
-        "<p><a href=\"/\">{}</a></p>\n",
+        "<p><a href=\"/\">{}</a></p>",
         said("Басты бет", "На главную").inline()
     );
     page(&format!("{status}"), &body)

@@ -21,8 +21,11 @@ pub struct Driver<'a> {
     /// Leaves `bytes` after the last whole record of registry `code` of `store`, as a crash in
     /// the middle of an append would: `None` when the driver cannot be made to (a database
     /// commits whole transactions).
-    pub tear: Option<&'a dyn Fn(&dyn Store, &str, &[u8])>,
+    pub tear: Option<&'a Tear<'a>>,
 }
+
+/// Leaves bytes after the last whole record of a registry (see [`Driver::tear`]).
+pub type Tear<'a> = dyn Fn(&dyn Store, &str, &[u8]) + 'a;
 
 /// A record of the suite: document `seq` of case `C-<seq % 7>` (so cases have several
 /// documents), numbered in counter `certificate`, or every fifth a status event suspending the
@@ -378,10 +381,7 @@ fn an_index_reset_is_made_again(driver: &Driver<'_>) -> Result<()> {
     Ok(())
 }
 
-fn torn_records_are_completed_or_cut(
-    driver: &Driver<'_>,
-    tear: &dyn Fn(&dyn Store, &str, &[u8]),
-) -> Result<()> {
+fn torn_records_are_completed_or_cut(driver: &Driver<'_>, tear: &Tear<'_>) -> Result<()> {
     let store = (driver.make)();
     let mut prev = GENESIS.to_string();
     let appended = records(1, 12, &mut prev);

@@ -2,7 +2,6 @@
 //! run's start and end, log lines stamped with the time when nobody watches a terminal, shell
 //! completions and manual pages, and one vocabulary of options.
 
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;

@@ -276,8 +276,8 @@ impl Index {
         let seqs = statement
             .query_map([key], |row| row.get::<_, i64>(0))?
             .map(|seq| Ok(seq? as u64))
-            .collect();
-        seqs
+            .collect::<Result<_>>()?;
+        Ok(seqs)
     }
 
     pub fn tails(&self) -> Result<Vec<(String, u64)>> {
@@ -299,8 +299,8 @@ impl Index {
         let hashes = statement
             .query_map([from as i64, to as i64], |row| row.get::<_, Vec<u8>>(0))?
             .map(|blob| hash_of(blob?))
-            .collect();
-        hashes
+            .collect::<Result<_>>()?;
+        Ok(hashes)
     }
 
     pub fn node(&self, level: u32, index: u64) -> Result<Option<Hash>> {

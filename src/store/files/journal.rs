@@ -72,7 +72,8 @@ impl Appending {
         })
     }
 
-    pub fn len(&self) -> Result<u64> {
+    /// The journal's length in bytes.
+    pub fn size(&self) -> Result<u64> {
         Ok(self
             .file
             .metadata()
@@ -92,7 +93,7 @@ impl Appending {
     /// The bytes after the last newline: an incomplete last line.
     pub fn torn(&self) -> Result<Vec<u8>> {
         let context = || format!("cannot read {}", self.path.display());
-        let len = self.len()?;
+        let len = self.size()?;
         let end = whole_lines_end(&self.file, len).with_context(context)?;
         let mut torn = vec![0u8; (len - end) as usize];
         (&self.file)

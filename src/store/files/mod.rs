@@ -75,7 +75,7 @@ impl Files {
             Ok(meta) => meta,
             Err(_) => return None,
         };
-        if !meta.is_dir() && !(meta.is_symlink() && dir.is_dir()) {
+        if !(meta.is_dir() || meta.is_symlink() && dir.is_dir()) {
             return Some(format!(
                 "{} is not a folder (a registry is a folder holding {JOURNAL})",
                 dir.display()
@@ -703,7 +703,7 @@ impl Appender for FilesAppender {
             self.appending.append(b"\n")?;
             return Ok(Some(Recovered::Completed));
         }
-        let whole = self.appending.len()? - torn.len() as u64;
+        let whole = self.appending.size()? - torn.len() as u64;
         let name = format!("torn-at-{whole}-{}.bin", &sha256_hex(&torn)[..16]);
         let kept = self.log.dir.join(QUARANTINE).join(name);
         write_atomically(&kept, &torn)?;
@@ -719,7 +719,7 @@ impl Appender for FilesAppender {
             return Ok(());
         }
         let (offset, next) = self.index_end()?;
-        let end = self.appending.len()?;
+        let end = self.appending.size()?;
         if offset != end || records[0].seq != next {
             bail!(
                 "{}: record {} cannot be appended: the journal holds records the index lacks, or \
