@@ -8,7 +8,8 @@
 //! REGISTRY is a folder of registries (or any place `qujat` takes); the registry CODE is grown
 //! to RECORDS records in all.
 //!
-//! It opens the registry as a writer does (locked, verified) and appends records through it, in
+//! It opens the registry as a writer does (locked, verified; its checkpoints signed with the key
+//! the configuration names, as a batch's) and appends records through it, in
 //! groups, as a batch would, copied from its last document record: each with its own case id, the next number of the sequence, its own
 //! content hash and QR payload, and `"synthetic": true` in its data. The chain, the numbering
 //! and the head stay sound, so `registry check`, `export` and `regenerate` of the real records
@@ -42,6 +43,11 @@ fn main() -> Result<()> {
     })?;
     let base = parse_line(&last.context("the registry has no document record to copy")?)?.1;
     let mut writer = Writer::open(store.as_ref(), code, Duration::ZERO)?;
+    // Its checkpoints signed as a batch's would be, with the key the configuration names.
+    let config = qujat::config::Config::load(None)?;
+    if let Some(signer) = config.checkpoint_signer()? {
+        writer.sign_checkpoints(std::sync::Arc::new(signer), &config.checkpoint_origin());
+    }
     let count = records.saturating_sub(writer.len());
     let Entry::Document(base) = base.entry else {
         unreachable!()
