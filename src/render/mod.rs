@@ -32,8 +32,8 @@ use world::DocumentWorld;
 
 use crate::date::Date;
 use crate::qr::{self, Payload};
-pub use bundle::TemplateBundle;
 use crate::shipped::Files;
+pub use bundle::TemplateBundle;
 
 /// The virtual path of the document's data.
 pub const DATA_PATH: &str = "/case.json";

@@ -71,7 +71,10 @@ pub fn run(config: ServeConfig) -> Result<i32> {
                 .read(name)
                 .map(|bytes| (name, axum::body::Bytes::from(bytes.into_owned())))
                 .with_context(|| {
-                    format!("cannot read the pages' font {}", config.fonts.show(name).display())
+                    format!(
+                        "cannot read the pages' font {}",
+                        config.fonts.show(name).display()
+                    )
                 })
         })
         .collect::<Result<Vec<_>>>()?;

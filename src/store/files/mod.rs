@@ -866,7 +866,11 @@ mod tests {
             assert_eq!(writer.len(), 5, "{name}");
             drop(writer);
             let log = store.log("media").unwrap().unwrap();
-            assert_eq!(log.indexed().unwrap().size, 5, "{name}: the index made again");
+            assert_eq!(
+                log.indexed().unwrap().size,
+                5,
+                "{name}: the index made again"
+            );
         }
         assert!(cases >= 2, "the fuzz corpus is missing");
     }
