@@ -37,12 +37,28 @@ fn services_as_json_state_what_the_text_listing_states() {
         let mut expected = vec![
             format!("  kk: {}", service["name"]["kk"].as_str().unwrap()),
             format!("  ru: {}", service["name"]["ru"].as_str().unwrap()),
-            format!(
-                "  deadline: {} {} days from the application",
-                service["deadline"]["days"],
-                service["deadline"]["count"].as_str().unwrap()
-            ),
         ];
+        let deadlines = service["deadlines"].as_array().unwrap();
+        assert!(!deadlines.is_empty(), "{code}: no deadline");
+        for rule in deadlines {
+            let stages: Vec<String> = rule["stages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|stage| format!("{} {}", stage["days"], stage["count"].as_str().unwrap()))
+                .collect();
+            expected.push(format!(
+                "  deadline for applications from {}: {} days ({}){}",
+                rule["from"].as_str().unwrap(),
+                stages.join(" + "),
+                rule["source"].as_str().unwrap(),
+                if rule["unverified"].is_null() {
+                    ""
+                } else {
+                    " [to be checked]"
+                }
+            ));
+        }
         match (
             service["provider"].as_str(),
             service["provider_field"].as_str(),
@@ -53,8 +69,20 @@ fn services_as_json_state_what_the_text_listing_states() {
                 field.unwrap()
             )),
         }
-        if let Some(mci) = service["duty_mci"].as_i64() {
-            expected.push(format!("  state duty: {mci} MCI"));
+        if let Some(mci) = service["duty_mci"].as_f64() {
+            expected.push(format!(
+                "  state duty: {mci} MCI{}",
+                match service["duty_on"].as_array() {
+                    Some(on) => format!(
+                        ", paid before {}",
+                        on.iter()
+                            .map(|o| o.as_str().unwrap())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ),
+                    None => String::new(),
+                }
+            ));
         }
         for document in service["documents"].as_array().unwrap() {
             let s = |key: &str| document[key].as_str().unwrap().to_string();
@@ -95,10 +123,11 @@ fn services_as_json_state_what_the_text_listing_states() {
 /// A project with a case issued, one decided after its term and one rejected for a bad BIN.
 fn day_of_cases() -> Project {
     let project = Project::new();
+    // Applied for on 02.11.2026: the term (2 + 7 working days) ends on 13.11.2026.
     project.write_case(
         "day.xml",
         &cases_file(&[
-            media_case("J-1", "2026-11-19", "Бірінші"),
+            media_case("J-1", "2026-11-12", "Бірінші"),
             media_case("J-2", "2026-11-25", "Кешіккен"),
             media_case("J-3", "2026-11-20", "Қате").replace("100440000004", "100440000005"),
         ]),
@@ -106,9 +135,9 @@ fn day_of_cases() -> Project {
     project
 }
 
-/// The summary as printed, its moments and report file name — which vary from run to run —
-/// made placeholders.
-fn steady(printed: &str, summary: &Value) -> String {
+/// The summary as printed, its moments, report file name and project folder — which vary from
+/// run to run — made placeholders.
+fn steady(project: &Project, printed: &str, summary: &Value) -> String {
     let mut steady = printed.to_string();
     for key in ["started", "finished"] {
         let moment = summary[key].as_str().unwrap();
@@ -120,11 +149,20 @@ fn steady(printed: &str, summary: &Value) -> String {
         steady = steady.replace(&format!("\"{moment}\""), "\"<moment>\"");
     }
     let report = summary["report"].as_str().unwrap();
+    let folder = project.out().join("run-reports").display().to_string();
     assert!(
-        report.starts_with("output/run-reports/run-report-") && report.ends_with(".json"),
+        report.starts_with(&format!("{folder}/run-report-")) && report.ends_with(".json"),
         "{report}"
     );
-    steady.replace(report, "output/run-reports/run-report-<moment>.json")
+    steady_paths(
+        project,
+        &steady.replace(report, &format!("{folder}/run-report-<moment>.json")),
+    )
+}
+
+/// An output with the project's folder, which varies from run to run, as `<project>`.
+fn steady_paths(project: &Project, output: &str) -> String {
+    output.replace(&project.path().display().to_string(), "<project>")
 }
 
 #[test]
@@ -169,7 +207,10 @@ fn the_batch_summary_as_json_has_the_facts_and_exit_code_of_the_text() {
     assert_eq!(report["summary"], summary["summary"]);
     assert_eq!(report["started"], summary["started"]);
 
-    assert_snapshot("batch-summary.json", &steady(&json.stdout, &summary));
+    assert_snapshot(
+        "batch-summary.json",
+        &steady(&json_project, &json.stdout, &summary),
+    );
 
     // A second run: everything registered already, exit 0, in both forms.
     let again = json_project.batch(&["--json"]);
@@ -204,3 +245,4 @@ fn a_fatal_batch_prints_its_json_with_the_error_and_exits_two() {
     assert!(fatal.contains("templates are UTF-8 text"), "{fatal}");
     run.expect_stderr("error: cannot read template file");
 }
+
