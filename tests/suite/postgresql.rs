@@ -296,6 +296,8 @@ fn a_batch_into_postgresql_gives_the_same_records_bytes_and_answers_as_into_file
     let check = same_answer(&files, &pg, &["registry", "check", "--files"]);
     assert_eq!(check.code, 0, "{}", check.stdout);
     same_answer(&files, &pg, &["registry", "check", "--full"]);
+    // Scripts read the same JSON whichever store holds the registries.
+    same_answer(&files, &pg, &["registry", "check", "--files", "--json"]);
     for code in &codes {
         same_answer(&files, &pg, &["export", "--registry", code]);
         same_answer(&files, &pg, &["export", "--registry", code, "--excel"]);
@@ -320,6 +322,23 @@ fn a_batch_into_postgresql_gives_the_same_records_bytes_and_answers_as_into_file
         &files,
         &pg,
         &[
+            "verify",
+            "--json",
+            &format!("output/{pdf}"),
+            "--payload",
+            first["qr"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        (run.code, run.stdout.lines().count()),
+        (3, 2),
+        "{}",
+        run.stdout
+    );
+    let run = same_answer(
+        &files,
+        &pg,
+        &[
             "regenerate",
             "--registry",
             "media",
@@ -339,6 +358,18 @@ fn a_batch_into_postgresql_gives_the_same_records_bytes_and_answers_as_into_file
         &files,
         &pg,
         &["regenerate", "--case", "MR-2026-0124", "--out", "copies"],
+    );
+    same_answer(
+        &files,
+        &pg,
+        &[
+            "regenerate",
+            "--case",
+            "MR-2026-0124",
+            "--out",
+            "copies",
+            "--json",
+        ],
     );
     same_answer(
         &files,
