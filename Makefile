@@ -21,11 +21,14 @@ build:
 ## The third-party checkers the tests run (poppler, zbar, LibreOffice, Chromium, pyHanko,
 ## PostgreSQL) are installed first when missing (tests/deps.sh). The PostgreSQL registry tests run
 ## against a throwaway cluster that tests/pg.sh starts and stops around them (or the server
-## QUJAT_TEST_PG=postgres://… names).
+## QUJAT_TEST_PG=postgres://… names). cargo-deny (tests/deny.sh, installed if missing: about 4
+## CPU-minutes) checks licences, bans and sources, and advisories when the RustSec database can
+## be fetched from github.com (else it says loudly that they were not checked).
 test:
 	@tests/deps.sh
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --check; \
 	 else echo "rustfmt is not installed: skipping the format check"; fi
+	@CARGO=$(CARGO) tests/deny.sh
 	tests/pg.sh run $(CARGO) test
 
 ## Benchmarks (release build; figures in target/bench/results.md; see docs/performance.md).
