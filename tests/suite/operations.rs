@@ -2,7 +2,6 @@
 //! run's start and end, log lines stamped with the time when nobody watches a terminal, shell
 //! completions and manual pages, and one vocabulary of options.
 
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -71,9 +70,10 @@ fn every_run_keeps_its_report_and_run_report_json_links_to_the_latest() {
     let latest: Value = serde_json::from_str(&std::fs::read_to_string(&link).unwrap()).unwrap();
     assert_eq!(latest["summary"]["issued"], 1);
     assert_eq!(latest["summary"]["already_registered"], 1);
+    // The output folder as the batch resolved it: absolute.
     second.expect_stderr(&format!(
         "report: {}",
-        Path::new("output").join(&target).display()
+        project.out().join(&target).display()
     ));
     let mut moments = Vec::new();
     for name in &names {
@@ -215,7 +215,7 @@ fn the_registry_folder_is_registry_dir_everywhere_and_batch_keeps_its_old_name_h
         let help = project.qujat(&args);
         assert_eq!(help.code, 0, "{command:?}: {}", help.stderr);
         assert!(
-            help.stdout.contains("--registry-dir <DIR>"),
+            help.stdout.contains("--registry-dir <DIR|URL>"),
             "{command:?}:\n{}",
             help.stdout
         );
