@@ -16,6 +16,7 @@ use crate::shipped::{self, Files};
 
 use crate::exit;
 
+mod json;
 mod registry;
 mod serve;
 mod services;
@@ -68,7 +69,8 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         qujat regenerate --registry media --number 00017-Г\n  \
         qujat regenerate --registry media --number 00017-Г --out copy.pdf\n  \
-        qujat regenerate --case MR-2026-0101 --out /tmp/copies\n\n\
+        qujat regenerate --case MR-2026-0101 --out /tmp/copies\n  \
+        qujat regenerate --case MR-2026-0101 --out /tmp/copies --json | jq -r .outcome\n\n\
         Uses the template version the record names (kept in the registry folder), the fonts \
         folder and the record's data; writes the PDF and compares its SHA-256 with the \
         record's. Never takes a number, never writes to a registry.\n\n\
@@ -79,7 +81,8 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         qujat verify output/media/certificate-000001.pdf\n  \
         qujat verify ~/Downloads/*.pdf\n  \
-        qujat verify --payload 'https://qujat.gov.kz/verify?r=media&n=00001-%D0%93&c=…'\n\n\
+        qujat verify --payload 'https://qujat.gov.kz/verify?r=media&n=00001-%D0%93&c=…'\n  \
+        qujat verify --json ~/Downloads/*.pdf | jq -r '.verdict + \" \" + .input'\n\n\
         Prints the registry, number, holder, document kind, issue date and the status in \
         force of each, or UNKNOWN for a file no registry holds (altered, or not issued here).\n\n\
         Exit codes: 0 all genuine and in force, 1 some unknown or altered, 2 fatal, 3 all \

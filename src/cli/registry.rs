@@ -16,6 +16,8 @@ use crate::config::{Config, Folder};
 use crate::date::Date;
 use crate::exit;
 use crate::registry::Status;
+
+use super::json;
 use crate::registry::checkpoint::Checkpoint;
 use crate::registry::note::NoteVerifier;
 use crate::registry::reader::{Found, Reader};
@@ -124,6 +126,9 @@ pub struct RegenerateArgs {
     /// [default: the current folder]
     #[arg(long, value_name = "PATH", default_value = ".")]
     pub out: PathBuf,
+    /// What was regenerated as JSON on standard output: one document, or JSON lines for several (same facts, same exit code)
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub dir: RegistryDir,
 }
@@ -139,6 +144,9 @@ pub struct VerifyArgs {
     /// A Merkle proof (from `qujat registry proof`) to check offline, without any registry
     #[arg(long, value_name = "FILE.json")]
     pub proof: Vec<PathBuf>,
+    /// The verdicts as JSON on standard output: one document for one input, JSON lines for several (same facts, same exit code)
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub trusted: Trusted,
     #[command(flatten)]
@@ -195,7 +203,8 @@ pub enum RegistryCommand {
     #[command(after_help = "Examples:\n  \
         qujat registry check\n  \
         qujat registry check --registry media --files\n  \
-        qujat registry check --full\n\n\
+        qujat registry check --full\n  \
+        qujat registry check --json | jq '.registries[] | select(.sound | not)'\n\n\
         Checks each record's hash, place and link to the one before (an edited, deleted, \
         inserted or moved record is named), gapless numbers, status changes, that the journal \
         was not cut back (its head), an incomplete last record, and that every template \
@@ -308,6 +317,9 @@ pub struct CheckArgs {
     /// The output folder the PDFs are in [default: from the configuration]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// The findings as one JSON document on standard output (same facts, same exit code)
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub trusted: Trusted,
     #[command(flatten)]
@@ -357,8 +369,8 @@ pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
             let reader = Reader::open(store.as_ref(), code)?;
             let found = reader.by_number(number)?;
             if found.is_empty() {
-                eprintln!("error: registry {code} has no document № {number}");
-                return Ok(exit::REJECTED);
+                let why = format!("registry {code} has no document № {number}");
+                return not_found(&args, why);
             }
             found.into_iter().map(|f| (code.clone(), f)).collect()
         }
@@ -375,8 +387,8 @@ pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
                 }
             }
             if found.is_empty() {
-                eprintln!("error: no document was issued for case {case:?}");
-                return Ok(exit::REJECTED);
+                let why = format!("no document was issued for case {case:?}");
+                return not_found(&args, why);
             }
             found
         }
@@ -387,6 +399,7 @@ pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
         .join()
         .map_err(|_| anyhow::anyhow!("loading the fonts failed"))??;
     let templates = TemplateStore::new(store.as_ref());
+    let printer = json::Printer::new(found.len());
     let mut code = exit::OK;
     for (registry, found) in &found {
         let path = if one_file {
@@ -396,12 +409,30 @@ pub fn run_regenerate(config: &Config, args: RegenerateArgs) -> Result<i32> {
                 .join(regenerate::file_name(registry, found.document()))
         };
         let result = regenerate::regenerate(registry, found, &templates, &engine, &path)?;
-        report_regenerated(&result);
+        match args.json {
+            true => printer.print(&json::RegenerateAnswer::new(&result, found.document()))?,
+            false => report_regenerated(&result),
+        }
         if !result.is_identical() {
             code = exit::REJECTED;
         }
     }
     Ok(code)
+}
+
+/// Nothing was found for what `regenerate` was asked: said on standard error, and with
+/// `--json` as an answer too.
+fn not_found(args: &RegenerateArgs, why: String) -> Result<i32> {
+    eprintln!("error: {why}");
+    if args.json {
+        json::Printer::new(1).print(&json::RegenerateAnswer::not_found(
+            args.registry.as_deref(),
+            args.number.as_deref(),
+            args.case.as_deref(),
+            why,
+        ))?;
+    }
+    Ok(exit::REJECTED)
 }
 
 fn report_regenerated(result: &Regenerated) {
@@ -436,16 +467,20 @@ pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
     }
     let verifier = args.trusted.verifier(config)?;
     let trusted = args.trusted.read(verifier.as_ref())?;
+    let printer = json::Printer::new(args.proof.len() + args.files.len() + args.payload.len());
     let mut proofs_fail = false;
     for path in &args.proof {
         let text =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        match proof::check(&text, trusted.as_ref(), verifier.as_ref()) {
-            Ok(what) => println!("{}: PROOF HOLDS — {what}", path.display()),
-            Err(why) => {
-                proofs_fail = true;
-                println!("{}: PROOF FAILS — {why}", path.display());
-            }
+        let outcome = proof::check(&text, trusted.as_ref(), verifier.as_ref());
+        proofs_fail |= outcome.is_err();
+        match (&outcome, args.json) {
+            (_, true) => printer.print(&json::VerifyAnswer::proof(
+                path.display().to_string(),
+                &outcome,
+            ))?,
+            (Ok(what), false) => println!("{}: PROOF HOLDS — {what}", path.display()),
+            (Err(why), false) => println!("{}: PROOF FAILS — {why}", path.display()),
         }
     }
     let mut code = if proofs_fail {
@@ -460,19 +495,25 @@ pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
     let mut verdicts = Vec::new();
     for file in &args.files {
         verdicts.push((
+            json::Shown::Pdf,
             file.display().to_string(),
             verify::verify_file(store.as_ref(), file, trusted.as_ref())?,
         ));
     }
     for payload in &args.payload {
         verdicts.push((
-            format!("QR {payload}"),
+            json::Shown::Qr,
+            payload.clone(),
             verify::verify_payload(store.as_ref(), payload, trusted.as_ref())?,
         ));
     }
-    for (what, verdict) in &verdicts {
-        print!("{what}: {verdict}");
+    for (shown, input, verdict) in verdicts {
         code = worse(code, verdict.exit_code());
+        match (args.json, shown) {
+            (true, _) => printer.print(&json::VerifyAnswer::verdict(input, shown, &verdict))?,
+            (false, json::Shown::Qr) => print!("QR {input}: {verdict}"),
+            (false, _) => print!("{input}: {verdict}"),
+        }
     }
     Ok(code)
 }
@@ -650,19 +691,34 @@ fn run_check(config: &Config, args: CheckArgs) -> Result<i32> {
         verifier,
     };
     let mut sound = broken.is_empty();
+    let mut answers = Vec::new();
     for listed in &broken {
-        println!(
-            "{}: cannot be read — DAMAGED\n  problem: {}",
-            listed.code,
-            listed.problem.as_deref().unwrap_or("unknown")
-        );
+        let problem = listed.problem.as_deref().unwrap_or("unknown");
+        match args.json {
+            true => answers.push(json::RegistryAnswer::unreadable(&listed.code, problem)),
+            false => println!(
+                "{}: cannot be read — DAMAGED\n  problem: {problem}",
+                listed.code
+            ),
+        }
     }
     for reader in &readers {
         let result = check::check(store.as_ref(), reader, &options)?;
         sound &= result.is_sound();
-        print!("{result}");
+        match args.json {
+            true => answers.push(json::RegistryAnswer::checked(result)),
+            false => print!("{result}"),
+        }
     }
-    Ok(if sound { exit::OK } else { exit::REJECTED })
+    let code = if sound { exit::OK } else { exit::REJECTED };
+    if args.json {
+        json::Printer::new(1).print(&json::CheckAnswer {
+            sound,
+            exit_code: code,
+            registries: answers,
+        })?;
+    }
+    Ok(code)
 }
 
 fn run_set_status(config: &Config, args: SetStatusArgs) -> Result<i32> {

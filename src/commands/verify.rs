@@ -45,6 +45,18 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict's name, as `qujat verify --json`, the verification service's JSON API and
+    /// its metrics name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Genuine { .. } => "genuine",
+            Verdict::Unconfirmed { .. } => "unconfirmed",
+            Verdict::Disowned { .. } => "disowned",
+            Verdict::Altered { .. } => "altered",
+            Verdict::Unknown { .. } => "unknown",
+        }
+    }
+
     /// The exit code of a verify that got only this verdict.
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -150,13 +150,7 @@ impl SignatureView {
 
 /// The verdict's name, as `qujat verify --json` and the metrics name it.
 pub fn verdict_name(verdict: &Verdict) -> &'static str {
-    match verdict {
-        Verdict::Genuine { .. } => "genuine",
-        Verdict::Unconfirmed { .. } => "unconfirmed",
-        Verdict::Disowned { .. } => "disowned",
-        Verdict::Altered { .. } => "altered",
-        Verdict::Unknown { .. } => "unknown",
-    }
+    verdict.name()
 }
 
 impl Answer {

@@ -184,15 +184,17 @@ fn registry_init_makes_a_versioned_schema_once_and_the_roles_can_only_append() {
         .unwrap();
 }
 
-/// Every file under `dir`, by path from it, with its bytes' SHA-256; not the run reports, which
-/// name when they ran and where the registries are.
+/// Every file under `dir`, by path from it, with its bytes' SHA-256.
 fn files_under(dir: &Path) -> std::collections::BTreeMap<String, String> {
     walkdir::WalkDir::new(dir)
         .into_iter()
-        .filter_entry(|e| e.file_name() != "run-reports")
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .filter(|e| e.file_name() != "run-report.json")
+        // Run reports (each named for the moment its run began) say when, not what.
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy();
+            !(name.starts_with("run-report") && name.ends_with(".json"))
+        })
         .map(|e| {
             (
                 e.path().strip_prefix(dir).unwrap().display().to_string(),
@@ -227,7 +229,8 @@ fn a_batch_into_postgresql_gives_the_same_records_bytes_and_answers_as_into_file
     let (a, b) = (files.batch(&[]), pg.batch(&[]));
     assert_eq!(a.code, 0, "{}", a.stderr);
     assert_eq!(b.code, 0, "{}", b.stderr);
-    // The same report, but for where the registries are and when the runs were.
+    // The same report, but for where the registries are and the moments the runs began and
+    // ended.
     let (mut ra, mut rb) = (a.report(&files), b.report(&pg));
     for report in [&mut ra, &mut rb] {
         for key in ["registry", "output", "started", "finished"] {
@@ -293,6 +296,8 @@ fn a_batch_into_postgresql_gives_the_same_records_bytes_and_answers_as_into_file
     let check = same_answer(&files, &pg, &["registry", "check", "--files"]);
     assert_eq!(check.code, 0, "{}", check.stdout);
     same_answer(&files, &pg, &["registry", "check", "--full"]);
+    // Scripts read the same JSON whichever store holds the registries.
+    same_answer(&files, &pg, &["registry", "check", "--files", "--json"]);
     for code in &codes {
         same_answer(&files, &pg, &["export", "--registry", code]);
         same_answer(&files, &pg, &["export", "--registry", code, "--excel"]);
@@ -317,6 +322,23 @@ fn a_batch_into_postgresql_gives_the_same_records_bytes_and_answers_as_into_file
         &files,
         &pg,
         &[
+            "verify",
+            "--json",
+            &format!("output/{pdf}"),
+            "--payload",
+            first["qr"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        (run.code, run.stdout.lines().count()),
+        (3, 2),
+        "{}",
+        run.stdout
+    );
+    let run = same_answer(
+        &files,
+        &pg,
+        &[
             "regenerate",
             "--registry",
             "media",
@@ -336,6 +358,18 @@ fn a_batch_into_postgresql_gives_the_same_records_bytes_and_answers_as_into_file
         &files,
         &pg,
         &["regenerate", "--case", "MR-2026-0124", "--out", "copies"],
+    );
+    same_answer(
+        &files,
+        &pg,
+        &[
+            "regenerate",
+            "--case",
+            "MR-2026-0124",
+            "--out",
+            "copies",
+            "--json",
+        ],
     );
     same_answer(
         &files,

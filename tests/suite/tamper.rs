@@ -25,7 +25,12 @@ fn lines(project: &Project, code: &str) -> Vec<String> {
 
 /// Writes `records` as the registry's journal with every hash and link recomputed from record
 /// `from` on (a forger's rewrite), and returns the new lines.
-fn rewrite(project: &Project, code: &str, records: &[Value], from: usize) -> Vec<String> {
+pub(crate) fn rewrite(
+    project: &Project,
+    code: &str,
+    records: &[Value],
+    from: usize,
+) -> Vec<String> {
     let old = lines(project, code);
     let mut out = Vec::new();
     let mut prev = "0".repeat(64);
@@ -63,7 +68,7 @@ fn root(lines: &[String], size: usize) -> String {
 }
 
 /// Rewrites the head and every checkpoint to agree with `lines` (a careful forger).
-fn rewrite_head_and_checkpoints(project: &Project, code: &str, lines: &[String]) {
+pub(crate) fn rewrite_head_and_checkpoints(project: &Project, code: &str, lines: &[String]) {
     let dir = project.registry().join(code);
     let last: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
     std::fs::write(
