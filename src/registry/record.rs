@@ -601,6 +601,27 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_signed_record_round_trips_and_an_unsigned_one_has_no_signature_key() {
+        let unsigned = sample(1, GENESIS);
+        assert!(!unsigned.canonical().contains("\"signature\""));
+        let mut signed = unsigned.clone();
+        let Entry::Document(doc) = &mut signed.entry else {
+            unreachable!()
+        };
+        doc.signature = Some(SignatureEntry {
+            certificate: sha256_hex(b"cert"),
+            subject: "CN=Асқаров Ерлан Болатұлы,O=TEST ONLY - DO NOT USE,C=KZ".into(),
+            serial: "512EDA4E".into(),
+            time: "D:20261116120000+05'00'".into(),
+            kept: sha256_hex(b"kept"),
+            unsigned: sha256_hex(b"unsigned"),
+        });
+        let (line, _) = to_line(&signed);
+        let (_, parsed) = parse_line(line.trim_end().as_bytes()).unwrap();
+        assert_eq!(parsed, signed);
+    }
+
+    #[test]
     fn a_line_round_trips_and_its_hash_is_of_the_record_bytes() {
         let record = sample(1, GENESIS);
         let (line, hash) = to_line(&record);

@@ -9,7 +9,7 @@ use anyhow::Result;
 use super::chain::{Crl, TrustStore};
 use super::config::{SigningConfig, normalize_name};
 use super::time::SigningTime;
-use super::verify::{Report, VerifyOptions, verify_pdf};
+use super::verify::{NO_SIGNATURE, Report, VerifyOptions, verify_pdf};
 use crate::registry::DocumentEntry;
 
 /// What signatures are checked against: the configured CA certificates and CRL.
@@ -115,7 +115,7 @@ pub fn check(pdf: &[u8], entry: Option<&DocumentEntry>, trust: &SignatureTrust) 
 
 fn judge(report: &Report, entry: Option<&DocumentEntry>) -> Finding {
     let recorded = entry.and_then(|e| e.signature.as_ref());
-    if report.problem.is_none() && report.signatures.is_empty() {
+    if report.signatures.is_empty() && report.problem.as_deref() == Some(NO_SIGNATURE) {
         return match recorded {
             None => Finding::Unsigned,
             Some(_) => Finding::Invalid {
