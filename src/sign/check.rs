@@ -110,7 +110,20 @@ pub fn check(pdf: &[u8], entry: Option<&DocumentEntry>, trust: &SignatureTrust) 
             }
         }
     };
-    judge(&report, entry)
+    let finding = judge(&report, entry);
+    // Without trust anchors every chain fails; say what is missing rather than blame the signer.
+    match finding {
+        Finding::Invalid { altered: false, .. } if trust.trust.anchors.is_empty() => {
+            Finding::Invalid {
+                altered: false,
+                why: "the signer cannot be checked: no CA certificate is configured to trust \
+                      ([signing] trust = [...] in the configuration); the signed bytes are \
+                      intact"
+                    .into(),
+            }
+        }
+        finding => finding,
+    }
 }
 
 fn judge(report: &Report, entry: Option<&DocumentEntry>) -> Finding {

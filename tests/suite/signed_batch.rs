@@ -363,11 +363,49 @@ fn verify_checks_the_signature_against_the_record_and_names_an_altered_file() {
 }
 
 #[test]
-fn verify_names_a_signer_who_is_not_the_records_official() {
-    // The registry says № … was signed by one certificate; a file carrying the same registered
-    // bytes can only be that file, so this is checked on the record: an edited journal that
-    // names another certificate is caught by the chain check first. Here the configured trust
-    // store trusts nothing of the test PKI: the chain is named as what fails.
+fn a_signer_other_than_the_records_official_or_certificate_is_named() {
+    // The signature checked against a record that names another official, then another
+    // certificate: what a registry edited to disown or reassign a document would say.
+    let doc = issued()
+        .docs
+        .iter()
+        .find(|d| d.record["document"] == "refusal")
+        .unwrap();
+    let bytes = std::fs::read(&doc.pdf).unwrap();
+    let pki = repo().join("signing/test");
+    let trust = qujat::sign::check::SignatureTrust {
+        trust: qujat::sign::TrustStore::load(&[pki.join("ca/root.pem")]).unwrap(),
+        crl: Some(qujat::sign::Crl::load(&pki.join("ca/issuing.crl.pem")).unwrap()),
+    };
+    let entry: qujat::registry::DocumentEntry = serde_json::from_value(doc.record.clone()).unwrap();
+    let finding = qujat::sign::check::check(&bytes, Some(&entry), &trust);
+    assert!(
+        matches!(finding, qujat::sign::check::Finding::Valid(_)),
+        "{finding}"
+    );
+
+    let mut other = entry.clone();
+    other.data["case"]["decision"]["official"]["name"] = "Ким Олег Вячеславович".into();
+    let finding = qujat::sign::check::check(&bytes, Some(&other), &trust).to_string();
+    assert!(
+        finding.starts_with("INVALID")
+            && finding.contains(&format!("signed by {}", doc.official()))
+            && finding.contains("the official who decided the case is Ким Олег Вячеславович"),
+        "{finding}"
+    );
+
+    let mut other = entry.clone();
+    other.signature.as_mut().unwrap().serial = "01".into();
+    let finding = qujat::sign::check::check(&bytes, Some(&other), &trust).to_string();
+    assert!(
+        finding.starts_with("INVALID") && finding.contains("but its record names the certificate"),
+        "{finding}"
+    );
+}
+
+#[test]
+fn verify_names_an_untrusted_signer() {
+    // The configured trust store trusts only a CA that did not issue the test keys.
     let issued = issued();
     let project = &issued.project;
     let doc = issued.docs.first().unwrap();
@@ -388,6 +426,30 @@ fn verify_names_a_signer_who_is_not_the_records_official() {
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("signature  INVALID"), "{}", run.stdout);
     assert!(run.stdout.contains("trust"), "{}", run.stdout);
+}
+
+#[test]
+fn verify_without_a_trust_store_says_the_signer_cannot_be_checked() {
+    let issued = issued();
+    let project = &issued.project;
+    let doc = issued.docs.first().unwrap();
+    let config = std::fs::read_to_string(project.path().join("qujat.toml")).unwrap();
+    let bare = project.path().join("no-signing.toml");
+    std::fs::write(&bare, &config[..config.find("\n[signing]").unwrap()]).unwrap();
+    let run = project.qujat(&[
+        "--config",
+        bare.to_str().unwrap(),
+        "verify",
+        doc.pdf.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("signature  INVALID — the signer cannot be checked")
+            && run.stdout.contains("the signed bytes are intact"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
