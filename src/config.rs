@@ -30,6 +30,8 @@ pub struct ConfigFile {
     pub documents: DocumentsFile,
     pub run: RunFile,
     pub checkpoints: CheckpointsFile,
+    /// The officials' signing keys (`docs/signing.md`); without it, documents are not signed.
+    pub signing: Option<crate::sign::config::SigningFile>,
 }
 
 /// How registries sign their checkpoints (C2SP signed notes, Ed25519), and which key checks them.
@@ -266,6 +268,21 @@ impl Config {
         crate::registry::note::NoteSigner::parse(&text)
             .map(Some)
             .with_context(|| format!("the checkpoint key {}", path.display()))
+    }
+
+    /// The `[signing]` section, checked and its paths resolved, if there is one.
+    pub fn signing(&self) -> Result<Option<crate::sign::SigningConfig>> {
+        let Some(file) = &self.file.signing else {
+            return Ok(None);
+        };
+        let base = if self.base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &self.base
+        };
+        crate::sign::SigningConfig::resolve(file, base)
+            .map(Some)
+            .context("the [signing] section of the configuration")
     }
 
     /// The key that checks checkpoint signatures, if one is configured.

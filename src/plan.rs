@@ -97,12 +97,15 @@ impl Prepared {
 }
 
 impl Candidate {
-    /// Reduces a valid case to a candidate, writing its documents' data to `spool`.
+    /// Reduces a valid case to a candidate, writing its documents' data to `spool`. A signed
+    /// batch gives the signature block of the case's official (`crate::sign::issue::block`),
+    /// which every document of the case shows as `signature`.
     pub fn prepare(
         catalogue: &Catalogue,
         case: &ValidCase,
         read: usize,
         spool: &Spool,
+        signature: Option<&Json>,
     ) -> Result<Candidate> {
         let service = &catalogue.services[&case.service];
         let applicant = &case.view["applicant"];
@@ -121,7 +124,10 @@ impl Candidate {
                     .as_array()
                     .map_or(0, Vec::len)
             });
-            let data = document_data(catalogue, case, spec);
+            let mut data = document_data(catalogue, case, spec);
+            if let Some(block) = signature {
+                data["signature"] = block.clone();
+            }
             documents.push(Prepared {
                 kind: spec.kind.clone(),
                 once: spec.once_per.as_ref().map(|field| once_value(case, field)),

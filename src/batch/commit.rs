@@ -22,11 +22,14 @@ use crate::registry::{
 };
 use crate::render::Profile;
 use crate::spool::Spool;
+use crate::store::Store;
 
 pub(super) struct Committer<'a> {
     setup: &'a Setup,
     config: &'a BatchConfig,
     spool: &'a Spool,
+    /// Where signatures are kept.
+    store: &'a dyn Store,
     writers: &'a mut BTreeMap<String, Writer>,
     report: &'a mut Report,
     /// Numbers given back by documents that could not be issued: later ones move down, to keep
@@ -46,6 +49,7 @@ impl<'a> Committer<'a> {
         setup: &'a Setup,
         config: &'a BatchConfig,
         spool: &'a Spool,
+        store: &'a dyn Store,
         writers: &'a mut BTreeMap<String, Writer>,
         report: &'a mut Report,
     ) -> Committer<'a> {
@@ -53,6 +57,7 @@ impl<'a> Committer<'a> {
             setup,
             config,
             spool,
+            store,
             writers,
             report,
             gapless: Gapless::default(),
@@ -89,7 +94,9 @@ impl<'a> Committer<'a> {
             let mut moved = planned.clone();
             let first_item = planned.items.first().map_or(0, |i| i.n - item_shift);
             moved.renumber(planned.n - shift, first_item, &self.setup.catalogue);
-            let rendered = self.setup.render(&moved, self.config, self.spool)?;
+            let rendered = self
+                .setup
+                .render(&moved, self.config, self.spool, self.store)?;
             (Cow::Owned(moved), rendered)
         };
         let pdf = match rendered.pdf {
@@ -146,6 +153,7 @@ impl<'a> Committer<'a> {
                 qr: rendered.qr,
                 holder: Some(rendered.holder.clone()),
                 title: Some(rendered.title),
+                signature: rendered.signature,
             }),
         };
         writer.stage_with_data(&record, &rendered.data)?;

@@ -25,8 +25,9 @@ use crate::case::{RawCase, Sink};
 use crate::catalogue::Catalogue;
 use crate::plan::Candidate;
 use crate::problem::{Origin, Problem};
+use crate::sign::Issuing;
 use crate::spool::{List, Spool};
-use crate::validate::Validator;
+use crate::validate::{ValidCase, Validator};
 
 /// How many cases are validated together: enough to keep every core busy, few enough that a
 /// chunk's raw and validated cases take a few megabytes.
@@ -141,6 +142,8 @@ pub struct Intake<'a> {
     file_start: usize,
     /// The first failure to write the spool or the list of rejections: the batch cannot go on.
     failed: Option<anyhow::Error>,
+    /// The officials' keys, when documents are signed.
+    signing: Option<&'a Issuing>,
 }
 
 impl<'a> Intake<'a> {
@@ -166,7 +169,15 @@ impl<'a> Intake<'a> {
             file_keys: Vec::new(),
             file_start: 0,
             failed: None,
+            signing: None,
         }
+    }
+
+    /// Signs the documents: each case must name an official with a key valid on its decision
+    /// date, and its documents show that key's certificate.
+    pub fn signed_by(mut self, signing: Option<&'a Issuing>) -> Intake<'a> {
+        self.signing = signing;
+        self
     }
 
     fn wait(&mut self, waiting: Waiting) {
@@ -181,7 +192,8 @@ impl<'a> Intake<'a> {
             self.chunk.clear();
             return;
         }
-        let (catalogue, validator, spool) = (self.catalogue, self.validator, self.spool);
+        let (catalogue, validator, spool, signing) =
+            (self.catalogue, self.validator, self.spool, self.signing);
         // For each case: a candidate, or where it is and what is wrong with it.
         type Validated = Result<Result<Candidate, (Origin, Vec<Problem>)>>;
         let results: Vec<(usize, Validated)> = self
@@ -189,7 +201,13 @@ impl<'a> Intake<'a> {
             .par_iter()
             .map(|(read, raw)| {
                 let result = match validator.validate(raw) {
-                    Ok(valid) => Candidate::prepare(catalogue, &valid, *read, spool).map(Ok),
+                    Ok(valid) => match signature_block(signing, &valid) {
+                        Ok(block) => {
+                            Candidate::prepare(catalogue, &valid, *read, spool, block.as_ref())
+                                .map(Ok)
+                        }
+                        Err(problem) => Ok(Err((valid.origin.clone(), vec![problem]))),
+                    },
                     Err(problems) => Ok(Err((raw.origin(), problems))),
                 };
                 (*read, result)
@@ -244,6 +262,32 @@ impl<'a> Intake<'a> {
             },
         })
     }
+}
+
+/// The signature block of a valid case's official, when documents are signed; a case whose
+/// official has no key, or a key whose certificate is not valid on the decision date, is
+/// rejected, at the official's name.
+fn signature_block(
+    signing: Option<&Issuing>,
+    case: &ValidCase,
+) -> Result<Option<serde_json::Value>, Problem> {
+    let Some(signing) = signing else {
+        return Ok(None);
+    };
+    let official = &case.canonical["decision"]["official"];
+    let name = official["name"].as_str().unwrap_or_default();
+    let position = official["position"].as_str();
+    signing
+        .block_for(name, position, case.decision_date)
+        .map(Some)
+        .map_err(|err| {
+            Problem::new(
+                case.origin.clone(),
+                format!("cannot be signed on {}: {err:#}", case.decision_date.dmy()),
+            )
+            .case(Some(&case.id))
+            .field("decision.official.name")
+        })
 }
 
 /// What is said of a case (`id`, at `origin`) given again, or with a lookalike id, at `others`.

@@ -58,6 +58,8 @@ pub struct BatchConfig {
     pub progress: ProgressMode,
     /// The key the registries' checkpoints are signed with, and their origin.
     pub checkpoints: Option<(std::sync::Arc<crate::registry::note::NoteSigner>, String)>,
+    /// The officials' signing keys, opened: every document is signed. `None`: none is.
+    pub signing: Option<std::sync::Arc<crate::sign::Issuing>>,
 }
 
 /// How many documents are rendered between two evictions of Typst's caches: without eviction,
@@ -98,13 +100,16 @@ impl Setup {
     }
 
     /// Renders a planned document with the batch's creator and verification address, turning
-    /// a panic inside the engine into an error. The outer error is the spool failing (fatal);
-    /// the document's own failure is in [`Rendered::pdf`].
+    /// a panic inside the engine into an error, and signs it when the batch signs, keeping the
+    /// signature in `store` (on the calling thread: the render threads sign, not rayon's). The
+    /// outer error is the spool or the store failing (fatal); the document's own failure is in
+    /// [`Rendered::pdf`].
     pub fn render(
         &self,
         planned: &Planned,
         config: &BatchConfig,
         spool: &Spool,
+        store: &dyn crate::store::Store,
     ) -> Result<Rendered> {
         let (_, template) = &self.templates[&*planned.template];
         let data = planned.data(spool)?;
@@ -132,6 +137,20 @@ impl Setup {
         // Who it is issued to and its title are in the data (the record keeps them too, for
         // extracts); reading them back here keeps them out of memory until now.
         let shown: serde_json::Value = serde_json::from_str(&data)?;
+        let mut signature = None;
+        let pdf = match (pdf, &config.signing) {
+            (Ok(unsigned), Some(signing)) if !shown["signature"].is_null() => {
+                match signing.sign(&unsigned, &shown["signature"], planned.issued) {
+                    Ok(mut signed) => {
+                        signed.keep(store)?;
+                        signature = Some(signed.entry);
+                        Ok(signed.pdf)
+                    }
+                    Err(err) => Err(RenderError(format!("cannot be signed: {err:#}"))),
+                }
+            }
+            (pdf, _) => pdf,
+        };
         Ok(Rendered {
             holder: holder_of(&shown),
             title: title_of(&shown),
@@ -139,6 +158,7 @@ impl Setup {
             content,
             qr,
             pdf,
+            signature,
         })
     }
 }
@@ -152,7 +172,10 @@ pub struct Rendered {
     pub qr: String,
     pub holder: Holder,
     pub title: Words,
+    /// The PDF, signed when the batch signs.
     pub pdf: Result<Vec<u8>, RenderError>,
+    /// What the record says of its signature, the signature kept already.
+    pub signature: Option<crate::registry::SignatureEntry>,
 }
 
 /// Runs a batch. Everything it did is in the report, also when a fatal error (the registry
@@ -180,7 +203,8 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
         today: config.today,
         glyphs: &glyph_of,
     };
-    let mut intake = intake::Intake::new(catalogue, &validator, &spool, &config.out);
+    let mut intake = intake::Intake::new(catalogue, &validator, &spool, &config.out)
+        .signed_by(config.signing.as_deref());
     let read = case::read_dir(&config.cases, &mut intake);
     let taken = intake.finish()?;
     report.summary.files = read.files;
@@ -330,7 +354,8 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
     crate::memory::give_back();
 
     // Render in parallel, commit in order.
-    let mut committer = commit::Committer::new(&setup, config, &spool, &mut writers, report);
+    let mut committer =
+        commit::Committer::new(&setup, config, &spool, store.as_ref(), &mut writers, report);
     let mut progress = progress::Progress::new(config.progress, count);
     let rendered = std::sync::atomic::AtomicUsize::new(0);
     workers::ordered(
@@ -339,7 +364,7 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
         config.jobs * 8,
         |at| -> Result<(Planned, Rendered)> {
             let planned: Planned = spool.value(at)?;
-            let result = setup.render(&planned, config, &spool)?;
+            let result = setup.render(&planned, config, &spool, store.as_ref())?;
             let count = rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if count.is_multiple_of(EVICT_EVERY) || result.pdf.is_err() {
                 typst::comemo::evict(0);

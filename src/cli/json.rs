@@ -83,6 +83,10 @@ pub struct VerifyAnswer {
     pub checkpoint: Option<u64>,
     /// What is wrong with the registry besides (genuine).
     pub caveats: Vec<String>,
+    /// The document's digital signature, as `verify`'s text shows it (`VALID — …`,
+    /// `INVALID — …`), for a signed PDF; absent for payloads, proofs and unsigned documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// A registered document, as `verify`'s text shows it (and the hashes that identify it).
@@ -159,6 +163,7 @@ impl VerifyAnswer {
             document: None,
             checkpoint: None,
             caveats: Vec::new(),
+            signature: None,
         };
         match verdict {
             Verdict::Genuine {
@@ -197,6 +202,7 @@ impl VerifyAnswer {
             document: None,
             checkpoint: None,
             caveats: Vec::new(),
+            signature: None,
         }
     }
 }

@@ -467,6 +467,15 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
             );
         }
     }
+    // Every keystore is opened first: a wrong password stops the batch before it writes
+    // anything, even a folder.
+    let signing = match config.signing()? {
+        Some(signing) => Some(std::sync::Arc::new(
+            crate::sign::Issuing::open(&signing, offset as i32)
+                .context("the officials' signing keys cannot be opened")?,
+        )),
+        None => None,
+    };
     // Written where it really is, and never into a system folder (a link to /etc included).
     let out =
         crate::fsio::writable_folder("output folder", &config.folder(args.out, Folder::Output)?)?;
@@ -502,6 +511,7 @@ fn run_batch(config: &Config, args: BatchArgs) -> Result<i32> {
         checkpoints: config
             .checkpoint_signer()?
             .map(|signer| (std::sync::Arc::new(signer), config.checkpoint_origin())),
+        signing,
         progress: if args.quiet {
             batch::ProgressMode::Quiet
         } else if args.log_progress {

@@ -23,6 +23,7 @@ use crate::registry::note::NoteVerifier;
 use crate::registry::reader::{Found, Reader};
 use crate::registry::templates::TemplateStore;
 use crate::render::Engine;
+use crate::sign::check::{Finding, SignatureTrust};
 use crate::store::Store;
 
 /// Where the registries are: the folder holding one subfolder per registry, or a PostgreSQL
@@ -492,27 +493,75 @@ pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
         return Ok(code);
     }
     let store = args.dir.open(config)?;
+    let signature_trust = if args.files.is_empty() {
+        SignatureTrust::default()
+    } else {
+        SignatureTrust::load(config.signing()?.as_ref())?
+    };
     let mut verdicts = Vec::new();
     for file in &args.files {
-        verdicts.push((
-            json::Shown::Pdf,
-            file.display().to_string(),
-            verify::verify_file(store.as_ref(), file, trusted.as_ref())?,
-        ));
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let mut verdict = verify::verify_bytes(store.as_ref(), &bytes, trusted.as_ref())?;
+        // The signature, checked against the record it was found by (or alone, when none was:
+        // an altered file is told from one never issued).
+        let entry = match &verdict {
+            verify::Verdict::Genuine { document, .. }
+            | verify::Verdict::Unconfirmed { document, .. }
+            | verify::Verdict::Disowned { document, .. } => Some(&document.entry),
+            _ => None,
+        };
+        let finding = crate::sign::check::check(&bytes, entry, &signature_trust);
+        if entry.is_none() && finding.is_altered() {
+            verdict = verify::Verdict::Altered {
+                why: format!(
+                    "no registry holds this file, and its own signature shows it was changed \
+                     after it was signed: {}",
+                    match &finding {
+                        Finding::Invalid { why, .. } => why.as_str(),
+                        _ => "",
+                    }
+                ),
+            };
+        }
+        // An unsigned document (issued before qujat signed) is reported as before.
+        let shown = match (&verdict, &finding) {
+            (verify::Verdict::Altered { .. }, _) | (_, Finding::Unsigned) => None,
+            _ => Some(finding),
+        };
+        verdicts.push((json::Shown::Pdf, file.display().to_string(), verdict, shown));
     }
     for payload in &args.payload {
         verdicts.push((
             json::Shown::Qr,
             payload.clone(),
             verify::verify_payload(store.as_ref(), payload, trusted.as_ref())?,
+            None,
         ));
     }
-    for (shown, input, verdict) in verdicts {
+    for (shown, input, verdict, finding) in verdicts {
         code = worse(code, verdict.exit_code());
+        if let Some(finding) = &finding
+            && finding.is_invalid()
+        {
+            code = worse(code, exit::REJECTED);
+        }
         match (args.json, shown) {
-            (true, _) => printer.print(&json::VerifyAnswer::verdict(input, shown, &verdict))?,
+            (true, _) => {
+                let mut answer = json::VerifyAnswer::verdict(input, shown, &verdict);
+                if let Some(finding) = &finding {
+                    answer.signature = Some(finding.to_string());
+                    if finding.is_invalid() {
+                        answer.exit_code = worse(answer.exit_code, exit::REJECTED);
+                    }
+                }
+                printer.print(&answer)?
+            }
             (false, json::Shown::Qr) => print!("QR {input}: {verdict}"),
             (false, _) => print!("{input}: {verdict}"),
+        }
+        if let (false, Some(finding)) = (args.json, &finding) {
+            println!("  signature  {finding}");
         }
     }
     Ok(code)

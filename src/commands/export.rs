@@ -434,6 +434,7 @@ mod tests {
                     kk: "Куәлік".into(),
                     ru: "Свидетельство".into(),
                 }),
+                signature: None,
             }),
         }
     }

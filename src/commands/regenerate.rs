@@ -1,7 +1,9 @@
 //! `qujat regenerate`: a registered document typeset again from its record alone — the data the
 //! template was given, the template version the record names (kept, content-addressed, beside
 //! the registry), the recorded QR payload and PDF metadata — and checked against the record's
-//! SHA-256. It never takes a number and never writes to a registry.
+//! SHA-256. A signed document gets its kept signature back (content-addressed beside the
+//! registry too), so it comes out byte for byte without the official's key: regenerating never
+//! signs. It never takes a number and never writes to a registry.
 
 use std::path::{Path, PathBuf};
 
@@ -122,6 +124,27 @@ pub fn regenerate(
                 .reasons
                 .push(format!("it cannot be typeset any more: {err}"));
             return Ok(result);
+        }
+    };
+    // A signed document: its kept signature appended again, never a new one made.
+    let pdf = match &doc.signature {
+        None => pdf,
+        Some(signature) => {
+            match crate::sign::issue::reapply(store.store(), &signature.kept, &pdf) {
+                Ok(signed) => signed,
+                Err(err) => {
+                    changes.push(format!(
+                        "its signature cannot be put back ({err:#}){}",
+                        if sha256_hex(&pdf) != signature.unsigned {
+                            ": the document is typeset differently from when it was signed \
+                             (written unsigned)"
+                        } else {
+                            " (written unsigned)"
+                        }
+                    ));
+                    pdf
+                }
+            }
         }
     };
     crate::fsio::write_atomically(path, &pdf)?;

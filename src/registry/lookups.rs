@@ -321,6 +321,7 @@ mod tests {
                     ru: String::new(),
                 }),
                 title: None,
+                signature: None,
             }),
         }
     }

@@ -26,9 +26,9 @@ pub use chain::{Chain, ChainError, Link, LinkEntry};
 pub use document::Document;
 pub use facts::{of_line as facts_of_line, of_record as facts_of_record};
 pub use record::{
-    DocumentEntry, Entry, GENESIS, Holder, ItemNumber, LineError, PdfEntry, Record, Status,
-    StatusEntry, Words, canonical, hash_json, holder_of, parse_brief, parse_line, sha256_hex,
-    split_line, split_lines, title_of, to_line, to_line_with_data,
+    DocumentEntry, Entry, GENESIS, Holder, ItemNumber, LineError, PdfEntry, Record, SignatureEntry,
+    Status, StatusEntry, Words, canonical, hash_json, holder_of, parse_brief, parse_line,
+    sha256_hex, split_line, split_lines, title_of, to_line, to_line_with_data,
 };
 
 /// What identifies a document: it is registered at most once.

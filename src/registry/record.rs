@@ -177,6 +177,29 @@ pub struct DocumentEntry {
     /// The document's title in both languages (from `data`, like `holder`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<Words>,
+    /// The official's digital signature on the PDF, when it was signed (absent in records
+    /// written before qujat signed, and when no `[signing]` is configured). `pdf.sha256` is then
+    /// the signed file's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureEntry>,
+}
+
+/// Who signed a document, when, and where the signature is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureEntry {
+    /// SHA-256 of the signing certificate (DER).
+    pub certificate: String,
+    /// Its subject and serial number (hexadecimal), as a reader of the record needs them.
+    pub subject: String,
+    pub serial: String,
+    /// The signing time the signature claims (a PDF date: noon of the issue date, ministry time).
+    pub time: String,
+    /// SHA-256 of the kept signature (the PDF's incremental update, kept content-addressed
+    /// beside the registry), which turns the rendered PDF into the signed one.
+    pub kept: String,
+    /// SHA-256 of the PDF as rendered, before the signature was appended.
+    pub unsigned: String,
 }
 
 /// The holder of a document: IIN or BIN (empty when the case has neither), name in Kazakh and
@@ -498,6 +521,7 @@ pub(crate) mod tests {
                 qr: format!("https://qujat.gov.kz/verify?r=media&n={seq:05}-%D0%93"),
                 holder: None,
                 title: None,
+                signature: None,
             }),
         }
     }
@@ -574,6 +598,27 @@ pub(crate) mod tests {
                 "case {case}"
             );
         }
+    }
+
+    #[test]
+    fn a_signed_record_round_trips_and_an_unsigned_one_has_no_signature_key() {
+        let unsigned = sample(1, GENESIS);
+        assert!(!unsigned.canonical().contains("\"signature\""));
+        let mut signed = unsigned.clone();
+        let Entry::Document(doc) = &mut signed.entry else {
+            unreachable!()
+        };
+        doc.signature = Some(SignatureEntry {
+            certificate: sha256_hex(b"cert"),
+            subject: "CN=Асқаров Ерлан Болатұлы,O=TEST ONLY - DO NOT USE,C=KZ".into(),
+            serial: "512EDA4E".into(),
+            time: "D:20261116120000+05'00'".into(),
+            kept: sha256_hex(b"kept"),
+            unsigned: sha256_hex(b"unsigned"),
+        });
+        let (line, _) = to_line(&signed);
+        let (_, parsed) = parse_line(line.trim_end().as_bytes()).unwrap();
+        assert_eq!(parsed, signed);
     }
 
     #[test]

@@ -21,6 +21,11 @@ impl<'a> TemplateStore<'a> {
         TemplateStore { store }
     }
 
+    /// The store the versions are kept in (signatures are kept there too).
+    pub fn store(&self) -> &'a dyn Store {
+        self.store
+    }
+
     /// Keeps a version if it is not kept yet, durably, and returns its hash.
     pub fn keep(&self, bundle: &TemplateBundle) -> Result<String> {
         self.store

@@ -224,6 +224,18 @@ pub struct Signers {
 }
 
 impl Signers {
+    /// The opened signer whose own certificate satisfies `matches`.
+    pub fn find(
+        &self,
+        matches: impl Fn(&x509_cert::Certificate) -> bool,
+    ) -> Option<Arc<dyn Signer>> {
+        self.signers
+            .iter()
+            .map(|(_, signer)| signer)
+            .find(|signer| signer.certificates().first().is_some_and(&matches))
+            .cloned()
+    }
+
     /// The signer of official `name` in `position` for a document signed at `time`: an error
     /// in words when the official has no key or the key's certificate is not valid then.
     pub fn for_official(

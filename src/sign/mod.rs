@@ -12,8 +12,10 @@
 
 pub mod algorithms;
 pub mod chain;
+pub mod check;
 pub mod cms;
 pub mod config;
+pub mod issue;
 pub mod kept;
 pub mod keystore;
 pub mod pades;
@@ -25,6 +27,7 @@ pub mod verify;
 
 pub use chain::{Crl, TrustStore};
 pub use config::{Signers, SigningConfig};
+pub use issue::Issuing;
 pub use kept::KeptSignature;
 pub use keystore::{Password, PasswordSource};
 pub use pades::{SignOptions, SignedPdf, sign_pdf};

@@ -16,6 +16,9 @@ use super::pdf::{Dict, Document, Object};
 use super::signer::DigestAlgorithm;
 use super::time::SigningTime;
 
+/// [`Report::problem`] of a PDF without any signature field.
+pub const NO_SIGNATURE: &str = "the PDF carries no signature";
+
 /// What the signatures are checked against.
 pub struct VerifyOptions<'a> {
     pub trust: &'a TrustStore,
@@ -201,7 +204,7 @@ pub fn verify_pdf(pdf: &[u8], options: &VerifyOptions<'_>) -> Report {
     };
     if fields.is_empty() {
         return Report {
-            problem: Some("the PDF carries no signature".into()),
+            problem: Some(NO_SIGNATURE.into()),
             signatures: vec![],
         };
     }

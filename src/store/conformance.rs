@@ -67,6 +67,7 @@ fn record(seq: u64, prev: &str) -> Record {
             qr: String::new(),
             holder: None,
             title: None,
+            signature: None,
         })
     };
     Record {

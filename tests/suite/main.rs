@@ -19,6 +19,7 @@ mod serve;
 mod serve_browser;
 mod serve_hostile;
 mod services;
+mod signed_batch;
 mod signing;
 mod snapshot;
 mod stress;
