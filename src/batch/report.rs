@@ -507,8 +507,17 @@ impl fmt::Display for Report {
             for o in self.overdue.first() {
                 writeln!(
                     f,
-                    "  {}: case {} ({}) applied {}, due {}, decided {} ({} days late)",
-                    o.origin, o.case_id, o.service, o.applied, o.due, o.decided, o.days_late
+                    "  {}: case {} ({}) applied {}, due {}, decided {} ({} late)",
+                    o.origin,
+                    o.case_id,
+                    o.service,
+                    o.applied,
+                    o.due,
+                    o.decided,
+                    match o.days_late {
+                        1 => "1 day".to_string(),
+                        n => format!("{n} days"),
+                    }
                 )?;
             }
             more(f, self.overdue.len(), "overdue cases")?;
