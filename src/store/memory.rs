@@ -313,45 +313,7 @@ impl Drop for MemoryAppender {
     }
 }
 
-impl Log for MemoryAppender {
-    fn code(&self) -> &str {
-        self.log.code()
-    }
-    fn describe(&self) -> String {
-        self.log.describe()
-    }
-    fn scan(
-        &self,
-        from: u64,
-        each: &mut (dyn FnMut(Block<'_>) -> Result<()> + Send),
-    ) -> Result<ScanEnd> {
-        self.log.scan(from, each)
-    }
-    fn read(&self, seqs: &[u64]) -> Result<Vec<Stored>> {
-        self.log.read(seqs)
-    }
-    fn find(&self, lookup: &Lookup<'_>) -> Result<Vec<u64>> {
-        self.log.find(lookup)
-    }
-    fn head(&self) -> Result<Option<Head>> {
-        self.log.head()
-    }
-    fn checkpoints(&self) -> Result<Vec<Vec<u8>>> {
-        self.log.checkpoints()
-    }
-    fn indexed(&self) -> Result<Indexed> {
-        self.log.indexed()
-    }
-    fn tails(&self) -> Result<Vec<(String, u64)>> {
-        self.log.tails()
-    }
-    fn hashes(&self, from: u64, to: u64) -> Result<Vec<Hash>> {
-        self.log.hashes(from, to)
-    }
-    fn node(&self, level: u32, index: u64) -> Result<Option<Hash>> {
-        self.log.node(level, index)
-    }
-}
+log_through_field!(MemoryAppender);
 
 impl Appender for MemoryAppender {
     fn torn(&self) -> Result<Vec<u8>> {

@@ -21,6 +21,52 @@
 //! registries shared by several machines), and others that implement these traits and pass
 //! [`conformance`]. See docs/registry.md, "The storage interface".
 
+/// Implements [`Log`] for a driver's appender by handing every call to the reading log it keeps
+/// in its field `log`: an appender reads its registry as any reader does.
+macro_rules! log_through_field {
+    ($appender:ty) => {
+        impl $crate::store::Log for $appender {
+            fn code(&self) -> &str {
+                self.log.code()
+            }
+            fn describe(&self) -> String {
+                self.log.describe()
+            }
+            fn scan(
+                &self,
+                from: u64,
+                each: &mut (dyn FnMut($crate::store::Block<'_>) -> anyhow::Result<()> + Send),
+            ) -> anyhow::Result<$crate::store::ScanEnd> {
+                self.log.scan(from, each)
+            }
+            fn read(&self, seqs: &[u64]) -> anyhow::Result<Vec<$crate::store::Stored>> {
+                self.log.read(seqs)
+            }
+            fn find(&self, lookup: &$crate::store::Lookup<'_>) -> anyhow::Result<Vec<u64>> {
+                self.log.find(lookup)
+            }
+            fn head(&self) -> anyhow::Result<Option<$crate::store::Head>> {
+                self.log.head()
+            }
+            fn checkpoints(&self) -> anyhow::Result<Vec<Vec<u8>>> {
+                self.log.checkpoints()
+            }
+            fn indexed(&self) -> anyhow::Result<$crate::store::Indexed> {
+                self.log.indexed()
+            }
+            fn tails(&self) -> anyhow::Result<Vec<(String, u64)>> {
+                self.log.tails()
+            }
+            fn hashes(&self, from: u64, to: u64) -> anyhow::Result<Vec<$crate::store::Hash>> {
+                self.log.hashes(from, to)
+            }
+            fn node(&self, level: u32, index: u64) -> anyhow::Result<Option<$crate::store::Hash>> {
+                self.log.node(level, index)
+            }
+        }
+    };
+}
+
 pub mod conformance;
 pub mod files;
 pub mod memory;

@@ -17,10 +17,7 @@ use super::connect::chain;
 use super::lock;
 use super::log::{AGREED, PgLog};
 use super::pool::Pool;
-use crate::store::{
-    Appended, Appender, Block, Facts, Hash, Head, Indexed, Indexing, Log, Lookup, Node, Recovered,
-    ScanEnd, Stored, What,
-};
+use crate::store::{Appended, Appender, Facts, Head, Indexing, Log, Node, Recovered, What};
 
 pub struct PgAppender {
     log: PgLog,
@@ -203,45 +200,7 @@ impl Drop for PgAppender {
     }
 }
 
-impl Log for PgAppender {
-    fn code(&self) -> &str {
-        self.log.code()
-    }
-    fn describe(&self) -> String {
-        self.log.describe()
-    }
-    fn scan(
-        &self,
-        from: u64,
-        each: &mut (dyn FnMut(Block<'_>) -> Result<()> + Send),
-    ) -> Result<ScanEnd> {
-        self.log.scan(from, each)
-    }
-    fn read(&self, seqs: &[u64]) -> Result<Vec<Stored>> {
-        self.log.read(seqs)
-    }
-    fn find(&self, lookup: &Lookup<'_>) -> Result<Vec<u64>> {
-        self.log.find(lookup)
-    }
-    fn head(&self) -> Result<Option<Head>> {
-        self.log.head()
-    }
-    fn checkpoints(&self) -> Result<Vec<Vec<u8>>> {
-        self.log.checkpoints()
-    }
-    fn indexed(&self) -> Result<Indexed> {
-        self.log.indexed()
-    }
-    fn tails(&self) -> Result<Vec<(String, u64)>> {
-        self.log.tails()
-    }
-    fn hashes(&self, from: u64, to: u64) -> Result<Vec<Hash>> {
-        self.log.hashes(from, to)
-    }
-    fn node(&self, level: u32, index: u64) -> Result<Option<Hash>> {
-        self.log.node(level, index)
-    }
-}
+log_through_field!(PgAppender);
 
 impl Appender for PgAppender {
     fn torn(&self) -> Result<Vec<u8>> {
