@@ -23,7 +23,7 @@ use crate::registry::note::NoteVerifier;
 use crate::registry::reader::{Found, Reader};
 use crate::registry::templates::TemplateStore;
 use crate::render::Engine;
-use crate::sign::check::{Finding, SignatureTrust};
+use crate::sign::check::SignatureTrust;
 use crate::store::Store;
 
 /// Where the registries are: the folder holding one subfolder per registry, or a PostgreSQL
@@ -502,33 +502,8 @@ pub fn run_verify(config: &Config, args: VerifyArgs) -> Result<i32> {
     for file in &args.files {
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        let mut verdict = verify::verify_bytes(store.as_ref(), &bytes, trusted.as_ref())?;
-        // The signature, checked against the record it was found by (or alone, when none was:
-        // an altered file is told from one never issued).
-        let entry = match &verdict {
-            verify::Verdict::Genuine { document, .. }
-            | verify::Verdict::Unconfirmed { document, .. }
-            | verify::Verdict::Disowned { document, .. } => Some(&document.entry),
-            _ => None,
-        };
-        let finding = crate::sign::check::check(&bytes, entry, &signature_trust);
-        if entry.is_none() && finding.is_altered() {
-            verdict = verify::Verdict::Altered {
-                why: format!(
-                    "no registry holds this file, and its own signature shows it was changed \
-                     after it was signed: {}",
-                    match &finding {
-                        Finding::Invalid { why, .. } => why.as_str(),
-                        _ => "",
-                    }
-                ),
-            };
-        }
-        // An unsigned document (issued before qujat signed) is reported as before.
-        let shown = match (&verdict, &finding) {
-            (verify::Verdict::Altered { .. }, _) | (_, Finding::Unsigned) => None,
-            _ => Some(finding),
-        };
+        let verdict = verify::verify_bytes(store.as_ref(), &bytes, trusted.as_ref())?;
+        let (verdict, shown) = verify::with_signature(verdict, &bytes, &signature_trust);
         verdicts.push((json::Shown::Pdf, file.display().to_string(), verdict, shown));
     }
     for payload in &args.payload {

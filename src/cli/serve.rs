@@ -1,5 +1,6 @@
 //! The flags of `qujat serve`, turned into a checked [`ServeConfig`].
 
+use crate::sign::check::SignatureTrust;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -104,5 +105,6 @@ pub fn run_serve(config: &Config, args: ServeArgs) -> Result<i32> {
         refresh: Duration::from_secs(1),
         workers,
         access_log: args.access_log,
+        signatures: SignatureTrust::load(config.signing()?.as_ref())?,
     })
 }

@@ -25,7 +25,11 @@ use crate::registry::scan::{self, Prepare, Seen, Sink, Verified};
 use crate::registry::short::Short;
 use crate::registry::templates::TemplateStore;
 use crate::registry::{LineError, sha256_hex};
-use crate::store::Store;
+use crate::store::{Kind, Store};
+
+/// How many problems with kept signatures are named one by one; the rest are counted (a
+/// signatures folder lost whole would otherwise name every record).
+const NAMED: u64 = 20;
 
 /// What checking one registry found.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -39,6 +43,8 @@ pub struct RegistryCheck {
     pub statuses: BTreeMap<&'static str, u64>,
     /// PDFs compared with their records (with `--files`).
     pub files: u64,
+    /// Signed documents whose kept signature was looked for.
+    pub signatures: u64,
     /// Merkle checkpoints found consistent with the records (or not: see `problems`).
     pub checkpoints: u64,
     /// What is wrong, each naming the record, file or version.
@@ -79,6 +85,9 @@ impl fmt::Display for RegistryCheck {
         )?;
         if self.checkpoints > 0 {
             write!(f, "; {} checkpoints", self.checkpoints)?;
+        }
+        if self.signatures > 0 {
+            write!(f, "; signatures kept: {}", self.signatures)?;
         }
         if self.files > 0 {
             write!(f, "; {} PDFs compared", self.files)?;
@@ -150,10 +159,64 @@ struct Checked {
     document: bool,
     /// Its PDF's file name, and whether it matches (with `--files`).
     pdf: Option<(String, Result<(), String>)>,
+    /// Whether the signature a signed document's record names is kept (and, with `--full`,
+    /// whole): a problem naming the record otherwise.
+    signature: Option<Result<(), String>>,
 }
 
 struct Preparer<'a> {
     out: Option<&'a Path>,
+    /// The SHA-256 of every kept signature, listed once before the scan.
+    kept: &'a HashSet<[u8; 32]>,
+    /// With `--full`: where each kept signature is read from, to check it whole.
+    store: Option<&'a dyn Store>,
+}
+
+impl Preparer<'_> {
+    /// Whether the signature `hash` that signed document record `seq` names is kept: listed,
+    /// and with `--full` read back (its hash checked by the store) and a kept signature.
+    fn kept_signature(
+        &self,
+        seq: u64,
+        document: &str,
+        number: &str,
+        hash: &str,
+    ) -> Result<(), String> {
+        let at = || format!("record {seq} ({document} № {number})");
+        let mut bytes = [0u8; 32];
+        if hash.len() != 64 || hex::decode_to_slice(hash, &mut bytes).is_err() {
+            return Err(format!(
+                "{}: its signature names {hash:?}, which is not a SHA-256",
+                at()
+            ));
+        }
+        if !self.kept.contains(&bytes) {
+            return Err(format!(
+                "{}: the signature it names ({hash}) is not kept, so its signed PDF cannot be \
+                 regenerated",
+                at()
+            ));
+        }
+        let Some(store) = self.store else {
+            return Ok(());
+        };
+        match store.kept(Kind::Signature, hash) {
+            Ok(Some(kept)) => crate::sign::KeptSignature::from_bytes(&kept)
+                .map(|_| ())
+                .map_err(|err| {
+                    format!(
+                        "{}: its kept signature {hash} cannot be read: {err:#}",
+                        at()
+                    )
+                }),
+            Ok(None) => Err(format!(
+                "{}: the signature it names ({hash}) is not kept, so its signed PDF cannot be \
+                 regenerated",
+                at()
+            )),
+            Err(err) => Err(format!("{}: {err:#}", at())),
+        }
+    }
 }
 
 impl Prepare for Preparer<'_> {
@@ -177,16 +240,34 @@ impl Prepare for Preparer<'_> {
             )),
             _ => None,
         };
+        let signature = brief
+            .signature
+            .as_ref()
+            .filter(|_| document)
+            .map(|signature| {
+                self.kept_signature(
+                    brief.seq,
+                    brief.document.as_deref().unwrap_or_default(),
+                    brief.number(),
+                    &signature.kept,
+                )
+            });
         Ok(Checked {
             template: brief.template.as_deref().map(Short::new),
             document,
             pdf,
+            signature,
         })
     }
 }
 
 struct Checker<'a> {
     out: Option<&'a Path>,
+    kept: &'a HashSet<[u8; 32]>,
+    /// With `--full`.
+    store: Option<&'a dyn Store>,
+    /// Records whose kept signature is missing or broken (the first [`NAMED`] are named).
+    unkept: u64,
     result: RegistryCheck,
     versions: BTreeMap<String, Vec<u64>>,
     /// The PDFs the records name (with `--files`).
@@ -197,7 +278,11 @@ impl<'a> Sink for Checker<'a> {
     type Prepare = Preparer<'a>;
 
     fn preparer(&self) -> Preparer<'a> {
-        Preparer { out: self.out }
+        Preparer {
+            out: self.out,
+            kept: self.kept,
+            store: self.store,
+        }
     }
 
     fn record(&mut self, record: &Verified<'_>, checked: Checked) -> Result<()> {
@@ -212,6 +297,15 @@ impl<'a> Sink for Checker<'a> {
             None => {
                 self.versions
                     .insert(template.as_str().to_string(), vec![record.seq]);
+            }
+        }
+        if let Some(kept) = checked.signature {
+            self.result.signatures += 1;
+            if let Err(problem) = kept {
+                self.unkept += 1;
+                if self.unkept <= NAMED {
+                    self.result.problems.push(problem);
+                }
             }
         }
         if let Some((file, compared)) = checked.pdf {
@@ -242,8 +336,19 @@ pub fn check(store: &dyn Store, reader: &Reader, options: &Options) -> Result<Re
         }
     };
     let indexed = log.indexed()?;
+    let kept: HashSet<[u8; 32]> = store
+        .kept_hashes(Kind::Signature)?
+        .iter()
+        .filter_map(|hash| {
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(hash, &mut bytes).ok().map(|()| bytes)
+        })
+        .collect();
     let mut checker = Checker {
         out: options.files.as_deref(),
+        kept: &kept,
+        store: options.full.then_some(store),
+        unkept: 0,
         result: RegistryCheck {
             registry: reader.code.clone(),
             ..RegistryCheck::default()
@@ -260,6 +365,12 @@ pub fn check(store: &dyn Store, reader: &Reader, options: &Options) -> Result<Re
     };
     let outcome = scan::scan(log, scan::Start::default(), &scan_options, &mut checker)?;
     let mut result = checker.result;
+    if checker.unkept > NAMED {
+        result.problems.push(format!(
+            "… and {} more records whose kept signature is missing or broken",
+            checker.unkept - NAMED
+        ));
+    }
     let broken = outcome.broken.is_some();
     if let Some(error) = &outcome.broken {
         result.problems.push(error.to_string());

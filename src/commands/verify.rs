@@ -164,6 +164,39 @@ pub fn verify_bytes(
     })
 }
 
+/// A presented PDF's verdict together with its signature's. The signature is checked against
+/// the record the file was found by, or alone when none was: a file no registry holds whose own
+/// signature shows it was changed after it was signed is ALTERED, not UNKNOWN. There is no
+/// finding when it would add nothing: the verdict is ALTERED already, or the file carries no
+/// signature and its record names none (issued before qujat signed).
+pub fn with_signature(
+    verdict: Verdict,
+    pdf: &[u8],
+    trust: &crate::sign::check::SignatureTrust,
+) -> (Verdict, Option<crate::sign::check::Finding>) {
+    use crate::sign::check::{self, Finding};
+    let entry = match &verdict {
+        Verdict::Genuine { document, .. }
+        | Verdict::Unconfirmed { document, .. }
+        | Verdict::Disowned { document, .. } => Some(&document.entry),
+        _ => None,
+    };
+    let finding = check::check(pdf, entry, trust);
+    let verdict = match (&finding, entry) {
+        (Finding::Invalid { altered: true, why }, None) => Verdict::Altered {
+            why: format!(
+                "no registry holds this file, and its own signature shows it was changed after \
+                 it was signed: {why}"
+            ),
+        },
+        _ => verdict,
+    };
+    match (&verdict, finding) {
+        (Verdict::Altered { .. }, _) | (_, Finding::Unsigned) => (verdict, None),
+        (_, finding) => (verdict, Some(finding)),
+    }
+}
+
 /// Checks a scanned QR payload: the registry must hold the number, with the same content hash.
 pub fn verify_payload(
     store: &dyn Store,

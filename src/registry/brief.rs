@@ -49,6 +49,9 @@ pub struct Brief<'a> {
     pub target: Option<u64>,
     #[serde(default)]
     pub status: Option<Status>,
+    /// Its signature (signed documents only): what `registry check` needs of it.
+    #[serde(default, borrow)]
+    pub signature: Option<BriefSignature<'a>>,
     /// Fields only checked to be there, as a whole read of the record requires them.
     #[serde(default)]
     case_hash: Option<serde::de::IgnoredAny>,
@@ -79,6 +82,13 @@ pub struct BriefPdf<'a> {
     pub sha256: Cow<'a, str>,
     #[serde(borrow)]
     pub file: Cow<'a, str>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BriefSignature<'a> {
+    /// SHA-256 of the kept signature.
+    #[serde(borrow)]
+    pub kept: Cow<'a, str>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -56,6 +56,8 @@ pub struct ServeConfig {
     /// Runtime threads answering requests (lookups run on a blocking pool beside them).
     pub workers: usize,
     pub access_log: bool,
+    /// What uploaded PDFs' signatures are checked against.
+    pub signatures: crate::sign::check::SignatureTrust,
 }
 
 /// How many clients the rate limiter remembers at once.
@@ -93,6 +95,7 @@ pub fn run(config: ServeConfig) -> Result<i32> {
         access_log: config.access_log,
         fonts,
         incidents: AtomicU64::new(0),
+        signatures: config.signatures.clone(),
     });
     // Fail at start, not at the first request, if the registries cannot be read.
     let codes = app.registries.codes()?;

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::public::{Answer, ApostilleView, DocumentView, StatusView};
+use super::public::{Answer, ApostilleView, DocumentView, SignatureView, StatusView};
 use crate::registry::{Status, Words};
 
 /// Escapes text for HTML content and quoted attribute values.
@@ -340,18 +340,72 @@ pub fn verdict_page(answer: &Answer, download: Option<&str>, upload: bool) -> St
         );
     }
     if let Some(signature) = &answer.signature {
-        let _ = writeln!(
-            body,
-            "<p class=\"signature\" data-signature=\"{}\"><span lang=\"kk\">Электрондық қолтаңба: \
-             тексерілмеді (құжаттың түпнұсқалығы тізілімдегі жазбасы бойынша анықталды).</span> \
-             <span lang=\"ru\">Электронная подпись: не проверялась (подлинность документа \
-             установлена по его записи в реестре).</span></p>",
-            esc(signature.state)
-        );
+        body.push_str(&signature_note(signature));
     }
     body.push_str(&checkpoint_note(answer));
     body.push_str(&explain(answer.verdict, upload));
     page("Құжатты тексеру · Проверка документа", &body)
+}
+
+/// What the uploaded file's own digital signature says, in Kazakh and Russian (the technical
+/// reason, in English as `qujat verify` gives it, under "details").
+fn signature_note(signature: &SignatureView) -> String {
+    let (kk, ru) = match signature.state {
+        "valid" => {
+            let signer = signature.signer.as_ref();
+            let name = esc(signer.map_or("", |s| s.name.as_str()));
+            let serial = esc(signer.map_or("", |s| s.serial.as_str()));
+            let from = esc(signer.map_or("", |s| s.valid_from.as_str()));
+            let to = esc(signer.map_or("", |s| s.valid_to.as_str()));
+            (
+                format!(
+                    "Электрондық цифрлық қолтаңба жарамды: құжатқа {name} қол қойған \
+                     (тіркеу куәлігі № {serial}, {from} бастап {to} дейін жарамды); \
+                     қол қойылғаннан кейін файл өзгертілмеген."
+                ),
+                format!(
+                    "Электронная цифровая подпись действительна: документ подписал {name} \
+                     (регистрационное свидетельство № {serial}, действительно с {from} по \
+                     {to}); после подписания файл не изменялся."
+                ),
+            )
+        }
+        "altered" => (
+            "Электрондық цифрлық қолтаңба: файл қол қойылғаннан кейін өзгертілген.".to_string(),
+            "Электронная цифровая подпись: файл изменён после подписания.".to_string(),
+        ),
+        "unchecked" => (
+            "Электрондық цифрлық қолтаңба: файл қол қойылғаннан кейін өзгертілмеген, бірақ қол \
+             қоюшыны тексеру мүмкін емес (бұл қызметте куәландырушы орталықтың сертификаты \
+             бапталмаған)."
+                .to_string(),
+            "Электронная цифровая подпись: файл после подписания не изменялся, но проверить \
+             подписавшего невозможно (в этой службе не настроен сертификат удостоверяющего \
+             центра)."
+                .to_string(),
+        ),
+        "unreadable" => (
+            "Электрондық цифрлық қолтаңбаны тексеру мүмкін емес: файл PDF ретінде оқылмайды."
+                .to_string(),
+            "Проверить электронную цифровую подпись невозможно: файл не читается как PDF."
+                .to_string(),
+        ),
+        "unsigned" => (
+            "Электрондық цифрлық қолтаңба: жоқ.".to_string(),
+            "Электронная цифровая подпись: отсутствует.".to_string(),
+        ),
+        _ => (
+            "Электрондық цифрлық қолтаңба жарамсыз.".to_string(),
+            "Электронная цифровая подпись недействительна.".to_string(),
+        ),
+    };
+    format!(
+        "<div class=\"signature\" data-signature=\"{}\"><p><span lang=\"kk\">{kk}</span> \
+         <span lang=\"ru\">{ru}</span></p><details><summary>Толығырақ · Подробнее</summary>\
+         <p lang=\"en\">{}</p></details></div>\n",
+        esc(signature.state),
+        esc(&signature.why)
+    )
 }
 
 /// What to do next, under a verdict.

@@ -18,6 +18,7 @@ use serde_json::Value as Json;
 
 use crate::commands::verify::Verdict;
 use crate::registry::{Document, Status, Words};
+use crate::sign::check::Finding;
 
 /// What the asker showed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,22 +130,81 @@ pub struct PublicDocumentView {
     pub date: String,
 }
 
-/// The PDF signature's verdict. Documents are not signed yet (issue 16 brings signing and its
-/// check); until then every upload says so rather than guess.
+/// What an uploaded PDF's own digital signature says (`qujat verify FILE.pdf`'s check): its
+/// signed bytes, chain to the configured trust store, validity on the issue date, the CRL, and
+/// that the signer is the official of the record the file was found by.
 #[derive(Debug, Clone, Serialize)]
 pub struct SignatureView {
-    /// `not-checked` until signatures are checked.
+    /// `valid`; `altered` (changed after it was signed); `invalid` (another check fails);
+    /// `unchecked` (intact, but no CA certificate is configured to check the signer against);
+    /// `unsigned` (the file carries none, nor does its record name one); `unreadable` (the file
+    /// cannot be read as a PDF, so nothing can be said of a signature).
     pub state: &'static str,
-    pub why: &'static str,
+    /// What was checked, or what fails (English, as `qujat verify` says it).
+    pub why: String,
+    /// The certificate that signed (a valid signature only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<SignerView>,
+}
+
+/// The signing certificate, as the page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignerView {
+    pub name: String,
+    /// The serial number in hexadecimal.
+    pub serial: String,
+    pub valid_from: String,
+    pub valid_to: String,
+    pub issuer: String,
 }
 
 impl SignatureView {
-    pub fn not_checked() -> SignatureView {
+    /// The view of a file no registry holds whose own signature shows it was changed after it
+    /// was signed (`why`: the verdict's words).
+    pub fn altered(why: &str) -> SignatureView {
         SignatureView {
-            state: "not-checked",
-            why: "this service does not check PDF signatures yet; the document is judged by its \
-                  registry record alone",
+            state: "altered",
+            why: why.to_string(),
+            signer: None,
         }
+    }
+
+    /// The view of `finding` (none: the file and its record carry no signature); `trusting`
+    /// is whether any CA certificate is configured.
+    pub fn of(finding: Option<&Finding>, trusting: bool) -> SignatureView {
+        let Some(finding) = finding else {
+            return SignatureView {
+                state: "unsigned",
+                why: "the file carries no digital signature, and no record names one".into(),
+                signer: None,
+            };
+        };
+        let state = match finding {
+            Finding::Unsigned => "unsigned",
+            Finding::Valid { .. } => "valid",
+            Finding::Invalid { altered: true, .. } => "altered",
+            Finding::Invalid { .. } if !trusting => "unchecked",
+            Finding::Invalid { .. } => "invalid",
+            Finding::Unreadable(_) => "unreadable",
+        };
+        let (why, signer) = match finding {
+            Finding::Unsigned => (finding.to_string(), None),
+            Finding::Valid { what, signer } => (
+                what.clone(),
+                Some(SignerView {
+                    name: signer
+                        .common_name
+                        .clone()
+                        .unwrap_or_else(|| signer.subject.clone()),
+                    serial: signer.serial.clone(),
+                    valid_from: signer.valid_from.clone(),
+                    valid_to: signer.valid_to.clone(),
+                    issuer: signer.issuer.clone(),
+                }),
+            ),
+            Finding::Invalid { why, .. } | Finding::Unreadable(why) => (why.clone(), None),
+        };
+        SignatureView { state, why, signer }
     }
 }
 

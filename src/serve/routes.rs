@@ -25,6 +25,7 @@ use super::rate::Limiter;
 use super::registries::{self, Registries};
 use crate::commands::verify::Verdict;
 use crate::qr::Payload;
+use crate::sign::check::SignatureTrust;
 
 /// The longest request target (path and query) answered: a QR payload is under 300 bytes.
 pub const MAX_URI: usize = 2048;
@@ -53,6 +54,8 @@ pub struct App {
     pub access_log: bool,
     pub fonts: Vec<(&'static str, Bytes)>,
     pub incidents: AtomicU64,
+    /// What uploaded PDFs' signatures are checked against (`[signing]`'s trust store and CRL).
+    pub signatures: SignatureTrust,
 }
 
 /// The stylesheet, compiled in.
@@ -397,35 +400,57 @@ async fn upload_form(State(app): State<Arc<App>>) -> Response {
     )
 }
 
-/// A PDF's SHA-256, read in chunks as they arrive (nothing is kept), and whether it starts like
-/// a PDF (`%PDF-` within its first 1024 bytes, as the format allows).
+/// An uploaded PDF, read in chunks as they arrive, up to the upload limit: its bytes are
+/// needed whole to check its signature. It must start like a PDF (`%PDF-` within its first
+/// 1024 bytes, as the format allows).
 #[derive(Default)]
-struct Hashed {
-    hasher: Sha256,
-    head: Vec<u8>,
-    size: usize,
+struct Upload {
+    bytes: Vec<u8>,
 }
 
-impl Hashed {
+impl Upload {
     fn push(&mut self, chunk: &[u8], limit: usize) -> Result<(), StatusCode> {
-        self.size += chunk.len();
-        if self.size > limit {
+        if self.bytes.len() + chunk.len() > limit {
             return Err(StatusCode::PAYLOAD_TOO_LARGE);
         }
-        if self.head.len() < 1024 {
-            let take = (1024 - self.head.len()).min(chunk.len());
-            self.head.extend_from_slice(&chunk[..take]);
-        }
-        self.hasher.update(chunk);
+        self.bytes.extend_from_slice(chunk);
         Ok(())
     }
 
-    fn finish(self) -> Result<String, StatusCode> {
-        if memchr::memmem::find(&self.head, b"%PDF-").is_none() {
+    /// The PDF's bytes and SHA-256 (hex).
+    fn finish(self) -> Result<(Vec<u8>, String), StatusCode> {
+        let head = &self.bytes[..self.bytes.len().min(1024)];
+        if memchr::memmem::find(head, b"%PDF-").is_none() {
             return Err(StatusCode::UNSUPPORTED_MEDIA_TYPE);
         }
-        Ok(hex::encode(self.hasher.finalize()))
+        let sha256 = hex::encode(Sha256::digest(&self.bytes));
+        Ok((self.bytes, sha256))
     }
+}
+
+/// The verdict on an uploaded PDF (by its SHA-256) and on its own signature.
+async fn judge_upload(
+    app: &Arc<App>,
+    pdf: Vec<u8>,
+    sha256: String,
+    api: bool,
+) -> Result<Answer, Response> {
+    let (verdict, finding) = blocking(app, "an upload lookup", api, move |app| {
+        let verdict = app.registries.pdf(&sha256)?;
+        Ok(crate::commands::verify::with_signature(
+            verdict,
+            &pdf,
+            &app.signatures,
+        ))
+    })
+    .await?;
+    app.count(&verdict);
+    let mut answer = Answer::new(&verdict, Shown::Pdf, None);
+    answer.signature = Some(match (&verdict, &finding) {
+        (Verdict::Altered { why }, None) => SignatureView::altered(why),
+        _ => SignatureView::of(finding.as_ref(), !app.signatures.trust.anchors.is_empty()),
+    });
+    Ok(answer)
 }
 
 /// The upload form's answer.
@@ -436,7 +461,7 @@ async fn upload(
     let Ok(mut multipart) = multipart else {
         return failure(StatusCode::BAD_REQUEST, false, None);
     };
-    let mut hashed = None;
+    let mut upload = None;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -447,7 +472,7 @@ async fn upload(
             continue;
         }
         let mut field = field;
-        let mut h = Hashed::default();
+        let mut h = Upload::default();
         loop {
             match field.chunk().await {
                 Ok(Some(chunk)) => {
@@ -459,28 +484,20 @@ async fn upload(
                 Err(err) => return failure(err.status(), false, None),
             }
         }
-        hashed = Some(h);
+        upload = Some(h);
         break;
     }
-    let Some(hashed) = hashed else {
+    let Some(upload) = upload else {
         return failure(StatusCode::BAD_REQUEST, false, None);
     };
-    let sha256 = match hashed.finish() {
-        Ok(sha256) => sha256,
+    let (pdf, sha256) = match upload.finish() {
+        Ok(finished) => finished,
         Err(status) => return failure(status, false, None),
     };
-    let verdict = match blocking(&app, "an upload lookup", false, move |app| {
-        app.registries.pdf(&sha256)
-    })
-    .await
-    {
-        Ok(verdict) => verdict,
-        Err(response) => return response,
-    };
-    app.count(&verdict);
-    let mut answer = Answer::new(&verdict, Shown::Pdf, None);
-    answer.signature = Some(SignatureView::not_checked());
-    html(StatusCode::OK, pages::verdict_page(&answer, None, true))
+    match judge_upload(&app, pdf, sha256, false).await {
+        Ok(answer) => html(StatusCode::OK, pages::verdict_page(&answer, None, true)),
+        Err(response) => response,
+    }
 }
 
 /// The apostille register: by number and date.
@@ -570,12 +587,12 @@ async fn api_verify_pdf(State(app): State<Arc<App>>, request: Request) -> Respon
         return failure(StatusCode::PAYLOAD_TOO_LARGE, true, None);
     }
     let mut body: Body = request.into_body();
-    let mut hashed = Hashed::default();
+    let mut upload = Upload::default();
     loop {
         match body.frame().await {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref()
-                    && let Err(status) = hashed.push(data, app.max_upload)
+                    && let Err(status) = upload.push(data, app.max_upload)
                 {
                     return failure(status, true, None);
                 }
@@ -584,22 +601,14 @@ async fn api_verify_pdf(State(app): State<Arc<App>>, request: Request) -> Respon
             None => break,
         }
     }
-    let sha256 = match hashed.finish() {
-        Ok(sha256) => sha256,
+    let (pdf, sha256) = match upload.finish() {
+        Ok(finished) => finished,
         Err(status) => return failure(status, true, None),
     };
-    let verdict = match blocking(&app, "an API upload lookup", true, move |app| {
-        app.registries.pdf(&sha256)
-    })
-    .await
-    {
-        Ok(verdict) => verdict,
-        Err(response) => return response,
-    };
-    app.count(&verdict);
-    let mut answer = Answer::new(&verdict, Shown::Pdf, None);
-    answer.signature = Some(SignatureView::not_checked());
-    json(StatusCode::OK, &answer)
+    match judge_upload(&app, pdf, sha256, true).await {
+        Ok(answer) => json(StatusCode::OK, &answer),
+        Err(response) => response,
+    }
 }
 
 /// `GET /api/v1/apostille?n=…&d=…`.
@@ -736,19 +745,20 @@ mod tests {
 
     #[test]
     fn an_upload_must_start_like_a_pdf_and_stay_under_the_limit() {
-        let mut h = Hashed::default();
+        let mut h = Upload::default();
         h.push(&[b' '; 1000], 10_000).unwrap();
         h.push(b"%PDF-1.7\n", 10_000).unwrap();
-        let sha = h.finish().unwrap();
+        let (bytes, sha) = h.finish().unwrap();
         let mut all = vec![b' '; 1000];
         all.extend_from_slice(b"%PDF-1.7\n");
+        assert_eq!(bytes, all);
         assert_eq!(sha, crate::registry::sha256_hex(&all));
         // Beyond the first 1024 bytes, a header does not count.
-        let mut late = Hashed::default();
+        let mut late = Upload::default();
         late.push(&[b'x'; 1024], 10_000).unwrap();
         late.push(b"%PDF-1.7", 10_000).unwrap();
         assert_eq!(late.finish(), Err(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-        let mut big = Hashed::default();
+        let mut big = Upload::default();
         big.push(&[0; 600], 1000).unwrap();
         assert_eq!(
             big.push(&[0; 401], 1000),

@@ -9,7 +9,7 @@ use anyhow::Result;
 use super::chain::{Crl, TrustStore};
 use super::config::{SigningConfig, normalize_name};
 use super::time::SigningTime;
-use super::verify::{NO_SIGNATURE, Report, VerifyOptions, verify_pdf};
+use super::verify::{CertificateSummary, NO_SIGNATURE, Report, VerifyOptions, verify_pdf};
 use crate::registry::DocumentEntry;
 
 /// What signatures are checked against: the configured CA certificates and CRL.
@@ -38,10 +38,16 @@ impl SignatureTrust {
 pub enum Finding {
     /// The file carries no signature, and its record (if any) names none.
     Unsigned,
-    /// Every check holds.
-    Valid(String),
+    /// Every check holds: what was checked, and the certificate that signed.
+    Valid {
+        what: String,
+        signer: Box<CertificateSummary>,
+    },
     /// A check fails; `altered` when the file was changed after it was signed.
     Invalid { altered: bool, why: String },
+    /// The file cannot be read as a PDF (its form, or its cross-reference), and no record says
+    /// it was signed: nothing shows a signature, nor that one was broken.
+    Unreadable(String),
 }
 
 impl Finding {
@@ -50,7 +56,7 @@ impl Finding {
     }
 
     pub fn is_invalid(&self) -> bool {
-        matches!(self, Finding::Invalid { .. })
+        matches!(self, Finding::Invalid { .. } | Finding::Unreadable(_))
     }
 }
 
@@ -58,9 +64,10 @@ impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Finding::Unsigned => write!(f, "none (the document is not signed)"),
-            Finding::Valid(what) => write!(f, "VALID — {what}"),
+            Finding::Valid { what, .. } => write!(f, "VALID — {what}"),
             Finding::Invalid { altered: true, why } => write!(f, "ALTERED — {why}"),
             Finding::Invalid { why, .. } => write!(f, "INVALID — {why}"),
+            Finding::Unreadable(why) => write!(f, "CANNOT BE CHECKED — {why}"),
         }
     }
 }
@@ -137,6 +144,12 @@ fn judge(report: &Report, entry: Option<&DocumentEntry>) -> Finding {
             },
         };
     }
+    if report.signatures.is_empty()
+        && recorded.is_none()
+        && let Some(problem) = &report.problem
+    {
+        return Finding::Unreadable(problem.clone());
+    }
     if !report.is_valid() {
         return Finding::Invalid {
             altered: report.problem.is_some() || report.signatures.iter().any(|s| s.is_altered()),
@@ -182,7 +195,10 @@ fn judge(report: &Report, entry: Option<&DocumentEntry>) -> Finding {
     );
     let Some(entry) = entry else {
         what.push_str("; no record names this file");
-        return Finding::Valid(what);
+        return Finding::Valid {
+            what,
+            signer: Box::new(signer.clone()),
+        };
     };
     let Some(recorded) = recorded else {
         return Finding::Invalid {
@@ -223,11 +239,17 @@ fn judge(report: &Report, entry: Option<&DocumentEntry>) -> Finding {
             what.push_str(&format!(
                 "; the signer is the record's official, {official}"
             ));
-            Finding::Valid(what)
+            Finding::Valid {
+                what,
+                signer: Box::new(signer.clone()),
+            }
         }
         None => {
             what.push_str("; the record's data names no official to compare with");
-            Finding::Valid(what)
+            Finding::Valid {
+                what,
+                signer: Box::new(signer.clone()),
+            }
         }
     }
 }

@@ -563,8 +563,9 @@ fn an_uploaded_pdf_gets_the_same_verdict_and_a_changed_byte_makes_it_unknown() {
     let page = answer.text();
     assert!(page.contains("Құжат түпнұсқа және күшінде"));
     assert!(page.contains(record["number"].as_str().unwrap()));
-    assert!(page.contains("data-signature=\"not-checked\""), "{page}");
-    assert!(page.contains("Электронная подпись: не проверялась"));
+    // The samples here are issued unsigned.
+    assert!(page.contains("data-signature=\"unsigned\""), "{page}");
+    assert!(page.contains("Электронная цифровая подпись: отсутствует."));
     let mut changed = bytes.clone();
     let at = changed.len() / 2;
     changed[at] ^= 1;
@@ -581,7 +582,7 @@ fn an_uploaded_pdf_gets_the_same_verdict_and_a_changed_byte_makes_it_unknown() {
         .json();
     assert_eq!(json["verdict"], "genuine");
     assert_eq!(json["number"], record["number"]);
-    assert_eq!(json["signature"]["state"], "not-checked");
+    assert_eq!(json["signature"]["state"], "unsigned");
     assert!(
         json.get("download").is_none(),
         "the uploader has the PDF already"

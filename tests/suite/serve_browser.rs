@@ -249,8 +249,9 @@ fn a_person_in_a_browser_sees_the_verdicts_in_kazakh_and_russian() {
     assert!(seen.contains("Документ подлинный и действует"), "{seen}");
     let body = tab.find_element("main").unwrap().get_inner_text().unwrap();
     assert!(body.contains(last["number"].as_str().unwrap()), "{body}");
+    // This project issues unsigned documents (tests/suite/signed_batch.rs uploads signed ones).
     assert!(
-        body.contains("Электронная подпись: не проверялась"),
+        body.contains("Электронная цифровая подпись: отсутствует."),
         "{body}"
     );
     std::fs::write(shots().join("upload-result-desktop.png"), capture(&tab)).unwrap();

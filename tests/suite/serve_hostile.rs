@@ -1,8 +1,9 @@
 //! Hostile requests against `qujat serve`, sent byte for byte on a socket: path traversal (raw,
 //! percent-encoded, double-encoded, backslashes, NUL), overlong and malformed URLs and
 //! percent-encoding, malformed request lines, header floods, huge and slow uploads, slow heads and
-//! idle connections, too many connections, non-PDF and malformed PDFs, PDF bombs (uploads are
-//! only hashed: nothing in them is parsed, so a bomb costs what its bytes cost), the rate limit.
+//! idle connections, too many connections, non-PDF and malformed PDFs, PDF bombs (an upload's
+//! signature is read by a parser with bounds on nesting, updates and inflated bytes, so a bomb
+//! costs at most those), the rate limit.
 //! After every one the service must still answer, never with an internal error, and no answer
 //! may show a path or anything internal.
 
@@ -350,6 +351,66 @@ fn connections_are_bounded_in_all_and_per_client() {
 
 /// A zlib stream that inflates to `repeats` × 258 zero bytes (plus one): fixed-Huffman
 /// back-references of length 258 at distance 1, 13 bits each.
+/// A well-formed PDF whose signature fields, 5,000 of them, are one object in an object stream
+/// that inflates to 10 MB: read naively, every field inflates the stream again (50 GB in all).
+/// The signature check's parser has one inflation budget per file (16 MiB), so it gives up at
+/// the second.
+fn object_stream_bomb() -> Vec<u8> {
+    use std::io::Write as _;
+    let header = b"4 0 ";
+    let mut inflated = header.to_vec();
+    inflated.extend_from_slice(b"<< /FT /Sig /V << /Type /Sig >> >>");
+    inflated.resize(10 << 20, b' ');
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&inflated).unwrap();
+    let stream = z.finish().unwrap();
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    offsets.push(pdf.len());
+    pdf.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 3 0 R /AcroForm << /Fields [");
+    for _ in 0..5000 {
+        pdf.extend_from_slice(b" 4 0 R");
+    }
+    pdf.extend_from_slice(b" ] /SigFlags 3 >> >>\nendobj\n");
+    offsets.push(pdf.len());
+    pdf.extend_from_slice(
+        format!(
+            "2 0 obj\n<< /Type /ObjStm /N 1 /First {} /Length {} /Filter /FlateDecode >>\nstream\n",
+            header.len(),
+            stream.len()
+        )
+        .as_bytes(),
+    );
+    pdf.extend_from_slice(&stream);
+    pdf.extend_from_slice(b"\nendstream\nendobj\n");
+    offsets.push(pdf.len());
+    pdf.extend_from_slice(b"3 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n");
+    let xref_at = pdf.len();
+    // The cross-reference stream (object 5): /W [1 4 2], unfiltered.
+    let mut rows = Vec::new();
+    let mut row = |kind: u8, field: u32, index: u16| {
+        rows.push(kind);
+        rows.extend_from_slice(&field.to_be_bytes());
+        rows.extend_from_slice(&index.to_be_bytes());
+    };
+    row(0, 0, 65535);
+    for &offset in &offsets {
+        row(1, offset as u32, 0);
+    }
+    row(2, 2, 0);
+    row(1, xref_at as u32, 0);
+    pdf.extend_from_slice(
+        format!(
+            "5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Length {} >>\nstream\n",
+            rows.len()
+        )
+        .as_bytes(),
+    );
+    pdf.extend_from_slice(&rows);
+    pdf.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+    pdf
+}
+
 fn deflate_bomb(repeats: usize) -> Vec<u8> {
     struct Bits {
         out: Vec<u8>,
@@ -397,7 +458,7 @@ fn deflate_bomb(repeats: usize) -> Vec<u8> {
 }
 
 #[test]
-fn non_pdfs_malformed_pdfs_and_pdf_bombs_are_only_hashed() {
+fn non_pdfs_malformed_pdfs_and_pdf_bombs_are_answered_at_once() {
     let project = samples();
     // Many uploads in a row: more than the default rate limit allows one client.
     let server = Server::start(project, &["--rate-limit", "0"]);
@@ -438,11 +499,13 @@ fn non_pdfs_malformed_pdfs_and_pdf_bombs_are_only_hashed() {
         pdf
     };
     let truncated = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog".to_vec();
+    let object_stream_bomb = object_stream_bomb();
     let recursive = b"%PDF-1.7\n1 0 obj\n<< /Pages 1 0 R /Kids [1 0 R] >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n".to_vec();
     for (name, bytes) in [
         ("nested", &nested),
         ("xref", &xref_claim),
         ("bomb", &bomb),
+        ("object stream bomb", &object_stream_bomb),
         ("truncated", &truncated),
         ("recursive", &recursive),
     ] {
@@ -451,13 +514,19 @@ fn non_pdfs_malformed_pdfs_and_pdf_bombs_are_only_hashed() {
         let took = started.elapsed();
         assert_eq!(answer.status, 200, "{name}: {}", answer.text());
         assert_eq!(answer.verdict(), "unknown", "{name}");
+        assert!(
+            answer.text().contains("data-signature=\"unreadable\""),
+            "{name}: {}",
+            answer.text()
+        );
         assert!(took < Duration::from_secs(3), "{name} took {took:?}");
         let json = server
             .post("/api/v1/verify-pdf", "application/pdf", bytes)
             .json();
         assert_eq!(json["verdict"], "unknown", "{name}");
     }
-    // The bomb was never inflated: the service's peak memory stays far below what it holds.
+    // Neither bomb was inflated whole, nor the object stream again and again: the service's
+    // peak memory stays far below what they hold.
     let pid = server.pid();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let peak_kb: u64 = status

@@ -380,7 +380,7 @@ fn a_signer_other_than_the_records_official_or_certificate_is_named() {
     let entry: qujat::registry::DocumentEntry = serde_json::from_value(doc.record.clone()).unwrap();
     let finding = qujat::sign::check::check(&bytes, Some(&entry), &trust);
     assert!(
-        matches!(finding, qujat::sign::check::Finding::Valid(_)),
+        matches!(finding, qujat::sign::check::Finding::Valid { .. }),
         "{finding}"
     );
 
@@ -622,4 +622,116 @@ fn records_written_before_signing_still_check_and_regenerate_beside_signed_ones(
             verify.stdout
         );
     }
+}
+
+#[test]
+fn registry_check_names_a_record_whose_kept_signature_is_missing_or_broken() {
+    let project = Project::new();
+    let sample =
+        std::fs::read_to_string(repo().join("cases/sample/media/MR-2026-0123.xml")).unwrap();
+    project.write_case("a.xml", &sample);
+    let section = signing_section(&project, &repo().join("signing/test/PASSWORD"));
+    append_config(&project, &section);
+    let run = project.batch(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let record = project.records("media").remove(0);
+    let kept = record["signature"]["kept"].as_str().unwrap().to_string();
+    let file = project
+        .registry()
+        .join("signatures")
+        .join(format!("{kept}.der"));
+    let bytes = std::fs::read(&file).unwrap();
+
+    let check = project.qujat(&["registry", "check", "--full"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+    assert!(
+        check.stdout.contains("signatures kept: 1"),
+        "{}",
+        check.stdout
+    );
+
+    // Gone: the quick check names the record.
+    std::fs::remove_file(&file).unwrap();
+    let check = project.qujat(&["registry", "check"]);
+    assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    assert!(
+        check.stdout.contains(&format!(
+            "record 1 (certificate № {}): the signature it names ({kept}) is not kept",
+            record["number"].as_str().unwrap()
+        )),
+        "{}",
+        check.stdout
+    );
+
+    // There, but not the signature it was: only a whole read (`--full`) can tell.
+    let mut edited = bytes.clone();
+    let last = edited.len() - 1;
+    edited[last] ^= 1;
+    std::fs::write(&file, &edited).unwrap();
+    let quick = project.qujat(&["registry", "check"]);
+    assert_eq!(quick.code, 0, "{}{}", quick.stdout, quick.stderr);
+    let full = project.qujat(&["registry", "check", "--full"]);
+    assert_eq!(full.code, 1, "{}{}", full.stdout, full.stderr);
+    assert!(
+        full.stdout.contains("record 1 (certificate")
+            && full.stdout.contains("does not match its hash"),
+        "{}",
+        full.stdout
+    );
+
+    std::fs::write(&file, &bytes).unwrap();
+    let check = project.qujat(&["registry", "check", "--full"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+}
+
+#[test]
+fn serve_checks_an_uploaded_documents_signature_and_names_its_signer() {
+    let issued = issued();
+    let server = crate::serve::Server::start(&issued.project, &[]);
+    let doc = issued
+        .docs
+        .iter()
+        .find(|d| d.record["document"] == "certificate")
+        .unwrap();
+    let bytes = std::fs::read(&doc.pdf).unwrap();
+    let answer = server.upload("document.pdf", &bytes);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.verdict(), "genuine");
+    let page = answer.text();
+    assert!(page.contains("data-signature=\"valid\""), "{page}");
+    assert!(
+        page.contains(&format!(
+            "Электронная цифровая подпись действительна: документ подписал {}",
+            doc.official()
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains(doc.record["signature"]["serial"].as_str().unwrap()),
+        "{page}"
+    );
+    let json = server
+        .post("/api/v1/verify-pdf", "application/pdf", &bytes)
+        .json();
+    assert_eq!(json["signature"]["state"], "valid");
+    assert_eq!(json["signature"]["signer"]["name"], doc.official());
+
+    // One byte changed inside the signed range: no registry holds the file, and its own
+    // signature shows it was changed after signing.
+    let mut changed = bytes.clone();
+    let at = changed.len() / 3;
+    changed[at] ^= 1;
+    let answer = server.upload("document.pdf", &changed);
+    assert_eq!(answer.verdict(), "altered", "{}", answer.text());
+    assert!(answer.text().contains("data-signature=\"altered\""));
+    assert!(
+        answer
+            .text()
+            .contains("Электронная цифровая подпись: файл изменён после подписания.")
+    );
+    let json = server
+        .post("/api/v1/verify-pdf", "application/pdf", &changed)
+        .json();
+    assert_eq!(json["verdict"], "altered");
+    assert_eq!(json["signature"]["state"], "altered");
 }

@@ -2,6 +2,7 @@
 //! (ISO 32000-1 §7.5.4–7.5.8). Both kinds are read: the classic table Typst writes, and the
 //! cross-reference streams (with object streams) other writers and optimisers produce.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
@@ -41,7 +42,15 @@ pub struct Document<'a> {
     /// The offset of the last cross-reference section.
     pub startxref: usize,
     pub kind: XrefKind,
+    /// Bytes inflated so far (cross-reference and object streams), against [`INFLATE_BUDGET`].
+    inflated: Cell<usize>,
 }
+
+/// How many bytes all the streams read from one file may inflate to, together. A hostile file
+/// (one uploaded to `qujat serve`) could otherwise name thousands of objects in a stream that
+/// inflates to gigabytes, each lookup inflating it again; qujat's own documents inflate to a few
+/// kilobytes.
+const INFLATE_BUDGET: usize = 16 << 20;
 
 /// Object streams and chains of updates deeper than this are refused as hostile.
 const MAX_SECTIONS: usize = 10_000;
@@ -59,6 +68,7 @@ impl<'a> Document<'a> {
             trailer: Dict::default(),
             startxref,
             kind: XrefKind::Table,
+            inflated: Cell::new(0),
         };
         let mut seen = HashSet::new();
         let mut next = Some(startxref);
@@ -138,7 +148,7 @@ impl<'a> Document<'a> {
             bail!("expected `xref` or a cross-reference stream");
         }
         let data = data.context("the cross-reference stream has no data")?;
-        let data = decode_stream(&dict, &data)?;
+        let data = self.decode(&dict, &data)?;
         let widths: Vec<usize> = dict
             .get("W")
             .and_then(Object::as_array)
@@ -241,6 +251,14 @@ impl<'a> Document<'a> {
     }
 
     /// The byte offset of object `num`, if it is written directly in the file.
+    /// A stream's data decoded, within what is left of the file's [`INFLATE_BUDGET`].
+    fn decode(&self, dict: &Dict, raw: &[u8]) -> Result<Vec<u8>> {
+        let left = INFLATE_BUDGET - self.inflated.get();
+        let data = decode_stream(dict, raw, left)?;
+        self.inflated.set(self.inflated.get() + data.len());
+        Ok(data)
+    }
+
     pub fn offset_of(&self, r: Ref) -> Option<usize> {
         match self.entries.get(&r.num)? {
             Entry::InFile { offset, generation } if *generation == r.generation => Some(*offset),
@@ -283,7 +301,7 @@ impl<'a> Document<'a> {
                     .with_context(|| format!("object stream {stream_ref} of object {r}"))?;
                 let (_, dict, data) = self.indirect_at(offset)?;
                 let dict = dict.as_dict().context("an object stream is not a stream")?;
-                let data = decode_stream(dict, &data.context("object stream without data")?)?;
+                let data = self.decode(dict, &data.context("object stream without data")?)?;
                 let n = dict.get("N").and_then(Object::as_int).context("/N")?;
                 let first = dict
                     .get("First")
@@ -397,7 +415,7 @@ fn offset_value(object: &Object) -> Result<usize> {
 
 /// A stream's data with its filters undone: none or FlateDecode, with or without PNG
 /// predictors — what cross-reference and object streams use.
-pub fn decode_stream(dict: &Dict, raw: &[u8]) -> Result<Vec<u8>> {
+pub fn decode_stream(dict: &Dict, raw: &[u8], limit: usize) -> Result<Vec<u8>> {
     let filters: Vec<Vec<u8>> = match dict.get("Filter") {
         None => vec![],
         Some(Object::Name(n)) => vec![n.clone()],
@@ -419,9 +437,15 @@ pub fn decode_stream(dict: &Dict, raw: &[u8]) -> Result<Vec<u8>> {
         let mut inflated = Vec::new();
         // Hostile input could inflate without bound; cross-reference data is small.
         flate2::read::ZlibDecoder::new(&data[..])
-            .take(256 << 20)
+            .take(limit as u64 + 1)
             .read_to_end(&mut inflated)
             .context("cannot inflate a stream")?;
+        if inflated.len() > limit {
+            bail!(
+                "its compressed streams inflate to more than {} MiB: refused as hostile",
+                INFLATE_BUDGET >> 20
+            );
+        }
         data = inflated;
         let parms = match dict.get("DecodeParms") {
             Some(Object::Array(a)) => a.get(i).and_then(Object::as_dict).cloned(),
