@@ -24,6 +24,8 @@ use crate::store::{Listed, Log, Lookup, Store};
 pub struct Reader {
     pub code: String,
     log: Box<dyn Log>,
+    /// Where inclusion proofs keep the inner nodes of complete blocks (a service's readers).
+    cache: Option<std::sync::Arc<super::tree::BlockCache>>,
 }
 
 /// A record found in a registry.
@@ -65,6 +67,7 @@ impl Reader {
             Some(log) => Ok(Reader {
                 code: code.to_string(),
                 log,
+                cache: None,
             }),
             None => {
                 let known: Vec<String> = store
@@ -99,6 +102,7 @@ impl Reader {
                 Ok(Some(log)) => readers.push(Reader {
                     code: listed.code,
                     log,
+                    cache: None,
                 }),
                 Ok(None) => {}
                 Err(err) => broken.push(Listed {
@@ -172,6 +176,29 @@ impl Reader {
         self.read_checked(&seqs, |r| {
             r.document().is_some_and(|d| d.pdf.sha256 == sha256)
         })
+    }
+
+    /// The same reader, its inclusion proofs keeping the inner nodes of complete blocks in
+    /// `cache` (shared by a service's readers of this registry).
+    pub fn with_block_cache(mut self, cache: std::sync::Arc<super::tree::BlockCache>) -> Reader {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The document `found` is, with its status in force, `found` moved into it rather than
+    /// copied (its data is most of a record).
+    pub fn into_document(&self, found: Found) -> Result<super::Document> {
+        let status = self.status_event(found.seq)?;
+        let crate::registry::Entry::Document(entry) = found.record.entry else {
+            anyhow::bail!("finders return document records");
+        };
+        Ok(super::Document::new(
+            &self.code,
+            found.seq,
+            &found.hash,
+            entry,
+            status,
+        ))
     }
 
     /// The document `found` is, with its status in force.
@@ -287,6 +314,25 @@ impl Reader {
             )));
         }
         let indexed = self.log.indexed()?.size;
+        let leaf = checkpoint::leaf(&found.hash);
+        if checkpoint.size <= indexed
+            && let Some(cache) = &self.cache
+        {
+            // Nodes kept from another history (a registry restored behind the service) make a
+            // sound record's proof fail: then the proof is made again without them.
+            let cached = StoredTree::new(self.log.as_ref(), indexed)
+                .with_cache(Some(cache))
+                .inclusion(seq, checkpoint.size);
+            if let (Ok(path), Some(root)) = (&cached, merkle::from_hex(&checkpoint.root))
+                && merkle::verify_inclusion(&leaf, seq - 1, checkpoint.size, path, &root).is_ok()
+            {
+                return Ok(Vouch::Verified {
+                    size: checkpoint.size,
+                    root: checkpoint.root.clone(),
+                });
+            }
+            cache.clear();
+        }
         let path = if checkpoint.size <= indexed {
             StoredTree::new(self.log.as_ref(), indexed).inclusion(seq, checkpoint.size)
         } else {
@@ -310,13 +356,7 @@ impl Reader {
                 checkpoint.size
             )));
         };
-        match merkle::verify_inclusion(
-            &checkpoint::leaf(&found.hash),
-            seq - 1,
-            checkpoint.size,
-            &path,
-            &root,
-        ) {
+        match merkle::verify_inclusion(&leaf, seq - 1, checkpoint.size, &path, &root) {
             Ok(()) => Ok(Vouch::Verified {
                 size: checkpoint.size,
                 root: checkpoint.root.clone(),
@@ -361,5 +401,91 @@ impl Reader {
             ));
         }
         Ok(caveats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::registry::record::tests::sample;
+    use crate::registry::tree::{BlockCache, StoredTree};
+    use crate::registry::writer::Writer;
+    use crate::store::memory::Memory;
+
+    /// A registry of `n` sample records, checkpointed.
+    fn registry(n: u64) -> Memory {
+        let store = Memory::new();
+        let mut writer = Writer::open(&store, "media", Duration::ZERO).unwrap();
+        for _ in 0..n {
+            let (seq, prev) = writer.next_link();
+            writer.stage(&sample(seq, &prev)).unwrap();
+        }
+        writer.write_head().unwrap();
+        store
+    }
+
+    #[test]
+    fn proofs_through_the_block_cache_are_the_proofs_without_it() {
+        let store = registry(700);
+        let reader = Reader::open(&store, "media").unwrap();
+        let log = reader.log();
+        let indexed = log.indexed().unwrap().size;
+        assert_eq!(indexed, 700);
+        let cache = BlockCache::new(16);
+        for size in [1, 255, 256, 257, 512, 699, 700] {
+            for seq in (1..=size).step_by(7).chain([size]) {
+                let plain = StoredTree::new(log, indexed).inclusion(seq, size).unwrap();
+                let cached = StoredTree::new(log, indexed)
+                    .with_cache(Some(&cache))
+                    .inclusion(seq, size)
+                    .unwrap();
+                assert_eq!(plain, cached, "record {seq} in {size}");
+            }
+        }
+        // Blocks 0 and 1 are complete; block 2 (records 513–768) is not, and is never kept.
+        assert_eq!(cache.len(), 2);
+        // A cache of no blocks keeps none, and proves as without one.
+        let none = BlockCache::new(0);
+        for seq in [1, 300, 700] {
+            assert_eq!(
+                StoredTree::new(log, indexed).inclusion(seq, 700).unwrap(),
+                StoredTree::new(log, indexed)
+                    .with_cache(Some(&none))
+                    .inclusion(seq, 700)
+                    .unwrap()
+            );
+        }
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn nodes_kept_from_another_history_delay_an_answer_but_never_change_it() {
+        let store = registry(600);
+        let cache = Arc::new(BlockCache::new(16));
+        // What a registry restored behind the service leaves: nodes of other records.
+        cache.put(0, vec![[7u8; 32]; 254].into());
+        let reader = Reader::open(&store, "media")
+            .unwrap()
+            .with_block_cache(cache.clone());
+        for number in ["00005-Г", "00300-Г", "00600-Г"] {
+            let found = reader.by_number(number).unwrap().remove(0);
+            assert!(
+                matches!(
+                    reader.vouch(&found, None).unwrap(),
+                    Vouch::Verified { size: 600, .. }
+                ),
+                "{number}"
+            );
+        }
+        // The wrong block was forgotten and the right one kept instead.
+        let found = reader.by_number("00005-Г").unwrap().remove(0);
+        assert!(matches!(
+            reader.vouch(&found, None).unwrap(),
+            Vouch::Verified { .. }
+        ));
+        assert!(!cache.is_empty());
     }
 }

@@ -478,12 +478,37 @@ pub fn parse_brief(body: &[u8]) -> Result<Record, LineError> {
 /// Reads a line fully: hash, record, and that the record is in canonical form.
 pub fn parse_line(line: &[u8]) -> Result<(String, Record), LineError> {
     let (hash, body) = split_line(line)?;
-    let record: Record =
+    let mut record: Record =
         serde_json::from_slice(body).map_err(|e| LineError::Json(e.to_string()))?;
-    if record.canonical().as_bytes() != body {
+    if !is_canonical(&mut record, body) {
         return Err(LineError::NotCanonical);
     }
     Ok((hash.to_string(), record))
+}
+
+/// Whether `body` is `record`'s canonical form, as [`Record::canonical`] would write it. A
+/// document's `data`, most of its record, is compared where it stands rather than copied into a
+/// second tree with the rest: the record is written with `data` left `null`, and the body must be
+/// that text with the canonical `data` in the `null`'s place (as [`to_line_with_data`] writes
+/// it). `record` is as given afterwards.
+fn is_canonical(record: &mut Record, body: &[u8]) -> bool {
+    let Entry::Document(document) = &mut record.entry else {
+        return record.canonical().as_bytes() == body;
+    };
+    let data = std::mem::take(&mut document.data);
+    let without = record.canonical();
+    let same = match (data_span(without.as_bytes()), data_span(body)) {
+        (Some((start, end)), Some((body_start, body_end))) => {
+            without.as_bytes()[..start] == body[..body_start]
+                && without.as_bytes()[end..] == body[body_end..]
+                && canonical(&data).as_bytes() == &body[body_start..body_end]
+        }
+        _ => false,
+    };
+    if let Entry::Document(document) = &mut record.entry {
+        document.data = data;
+    }
+    same
 }
 
 #[cfg(test)]
@@ -672,5 +697,60 @@ pub(crate) mod tests {
             parse_line(line.as_bytes()).unwrap_err(),
             LineError::NotCanonical
         );
+    }
+
+    /// Every way a rehashed body can differ from the canonical form is refused, in `data` and
+    /// around it: the check that compares `data` in place says what writing it whole says.
+    #[test]
+    fn a_rehashed_body_is_canonical_only_as_written() {
+        let record = sample(1, GENESIS);
+        let body = record.canonical();
+        let line = |body: &str| {
+            format!(
+                "{{\"hash\":\"{}\",\"record\":{body}}}",
+                sha256_hex(body.as_bytes())
+            )
+        };
+        let (_, parsed) = parse_line(line(&body).as_bytes()).unwrap();
+        assert_eq!(parsed, record);
+        for (what, changed) in [
+            (
+                "a space in data",
+                body.replacen("\"b\":[1,2]", "\"b\":[1, 2]", 1),
+            ),
+            (
+                "data's keys unsorted",
+                body.replacen("\"y\":\"ү\",\"z\":1", "\"z\":1,\"y\":\"ү\"", 1),
+            ),
+            (
+                "an escape written another way",
+                body.replacen("\"ү\"", "\"\\u04af\"", 1),
+            ),
+            (
+                "a field it does not have",
+                body.replacen("\"case_hash\"", "\"extra\":1,\"case_hash\"", 1),
+            ),
+            (
+                "a null it leaves out",
+                body.replacen("\"case_hash\"", "\"once\":null,\"case_hash\"", 1),
+            ),
+            (
+                "a space after data",
+                body.replacen(",\"document\":", ", \"document\":", 1),
+            ),
+            (
+                "a space before data",
+                body.replacen(",\"data\":", ", \"data\":", 1),
+            ),
+        ] {
+            assert_ne!(changed, body, "{what}: the edit applies");
+            assert!(
+                matches!(
+                    parse_line(line(&changed).as_bytes()),
+                    Err(LineError::NotCanonical | LineError::Json(_))
+                ),
+                "{what}: {changed}"
+            );
+        }
     }
 }

@@ -53,6 +53,8 @@ pub struct ServeConfig {
     pub trust_forwarded_for: bool,
     /// How long an open reader (and what it keeps: the newest checkpoint) is reused.
     pub refresh: Duration,
+    /// Blocks of Merkle nodes kept per registry for inclusion proofs (8 KiB each).
+    pub proof_cache_blocks: usize,
     /// Runtime threads answering requests (lookups run on a blocking pool beside them).
     pub workers: usize,
     pub access_log: bool,
@@ -82,7 +84,12 @@ pub fn run(config: ServeConfig) -> Result<i32> {
         .collect::<Result<Vec<_>>>()?;
     let store = crate::store::open(&config.registry)?;
     let app = Arc::new(App {
-        registries: Registries::new(store, &config.output, config.refresh),
+        registries: Registries::new(
+            store,
+            &config.output,
+            config.refresh,
+            config.proof_cache_blocks,
+        ),
         metrics: metrics::Metrics::default(),
         limiter: config
             .rate

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -23,6 +23,7 @@ use crate::date::Date;
 use crate::qr::Payload;
 use crate::registry::checkpoint::Checkpoint;
 use crate::registry::reader::{Found, Reader};
+use crate::registry::tree::BlockCache;
 use crate::store::Store;
 
 /// How many idle readers are kept per registry (more are opened while more requests need one at
@@ -38,8 +39,8 @@ struct Open {
 }
 
 impl Open {
-    fn new(store: &dyn Store, code: &str) -> Result<Open> {
-        let reader = Reader::open(store, code)?;
+    fn new(store: &dyn Store, code: &str, cache: Arc<BlockCache>) -> Result<Open> {
+        let reader = Reader::open(store, code)?.with_block_cache(cache);
         let newest = reader.checkpoints()?.pop();
         let caveats = reader.caveats()?;
         Ok(Open {
@@ -51,16 +52,15 @@ impl Open {
     }
 
     /// The verdict on `found`, against the newest checkpoint this reader knows.
-    fn judge(&self, found: &Found) -> Result<Verdict> {
+    fn judge(&self, found: Found) -> Result<Verdict> {
         let Some(newest) = &self.newest else {
             // No checkpoint at all: vouch says so itself.
-            return verify::judge(&self.reader, found, None);
+            return verify::judge(&self.reader, &found, None);
         };
-        verify::verdict(
-            self.reader.document(found)?,
-            self.reader.vouch(found, Some(newest))?,
-            || Ok(self.caveats.clone()),
-        )
+        let vouch = self.reader.vouch(&found, Some(newest))?;
+        verify::verdict(self.reader.into_document(found)?, vouch, || {
+            Ok(self.caveats.clone())
+        })
     }
 }
 
@@ -69,6 +69,8 @@ struct Pools {
     codes: Vec<String>,
     listed: Option<Instant>,
     idle: HashMap<String, Vec<Open>>,
+    /// Each registry's kept Merkle nodes, shared by its readers, kept across their refreshes.
+    caches: HashMap<String, Arc<BlockCache>>,
 }
 
 /// The registries of one store, read by the service.
@@ -77,6 +79,8 @@ pub struct Registries {
     /// The output folder the registered PDFs are under.
     output: PathBuf,
     refresh: Duration,
+    /// How many blocks of Merkle nodes are kept per registry.
+    cache_blocks: usize,
     pools: Mutex<Pools>,
 }
 
@@ -99,6 +103,7 @@ impl std::ops::Deref for Lease<'_> {
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         let Some(open) = self.open.take() else { return };
+        open.reader.log().end_read();
         let mut pools = self
             .registries
             .pools
@@ -123,11 +128,20 @@ pub struct RegisteredPdf {
 }
 
 impl Registries {
-    pub fn new(store: Box<dyn Store>, output: &Path, refresh: Duration) -> Registries {
+    /// The registries of `store`, their documents' PDFs under `output`; readers are reused for
+    /// `refresh`; the inner Merkle nodes of up to `cache_blocks` blocks of 256 records are kept
+    /// per registry (8 KiB each; 0 keeps none).
+    pub fn new(
+        store: Box<dyn Store>,
+        output: &Path,
+        refresh: Duration,
+        cache_blocks: usize,
+    ) -> Registries {
         Registries {
             store,
             output: output.to_path_buf(),
             refresh,
+            cache_blocks,
             pools: Mutex::new(Pools::default()),
         }
     }
@@ -205,8 +219,13 @@ impl Registries {
         if !self.holds(code)? {
             return Ok(None);
         }
-        let pooled = {
+        let (pooled, cache) = {
             let mut pools = self.pools.lock().expect("no panic while pooling");
+            let cache = pools
+                .caches
+                .entry(code.to_string())
+                .or_insert_with(|| Arc::new(BlockCache::new(self.cache_blocks)))
+                .clone();
             let idle = pools.idle.entry(code.to_string()).or_default();
             // The freshest are last; stale ones are dropped.
             let mut pooled = None;
@@ -216,11 +235,11 @@ impl Registries {
                     break;
                 }
             }
-            pooled
+            (pooled, cache)
         };
         let open = match pooled {
             Some(open) => open,
-            None => match Open::new(self.store.as_ref(), code) {
+            None => match Open::new(self.store.as_ref(), code, cache) {
                 Ok(open) => open,
                 // Listed a moment ago, gone now (a registry moved away): not held.
                 Err(_) if !self.store.registries()?.iter().any(|l| l.code == code) => {
@@ -229,6 +248,8 @@ impl Registries {
                 Err(err) => return Err(err),
             },
         };
+        // One snapshot of the index for the whole request (ended when the lease is dropped).
+        open.reader.log().begin_read()?;
         Ok(Some(Lease {
             registries: self,
             code: code.to_string(),
@@ -246,14 +267,19 @@ impl Registries {
                 None,
             ));
         };
-        let found = open.reader.by_number(&payload.number)?;
-        let found = match verify::matching(&found, payload) {
-            Ok(found) => found,
+        let mut found = open.reader.by_number(&payload.number)?;
+        let at = match verify::matching(&found, payload) {
+            Ok(one) => found
+                .iter()
+                .position(|f| std::ptr::eq(f, one))
+                .expect("the match is one of them"),
             Err(verdict) => return Ok((verdict, None)),
         };
+        let found = found.swap_remove(at);
+        let file = found.document().pdf.clone();
         let verdict = open.judge(found)?;
         let pdf = match &verdict {
-            Verdict::Genuine { .. } => self.registered_pdf(found),
+            Verdict::Genuine { .. } => self.registered_pdf(&file),
             _ => None,
         };
         Ok((verdict, pdf))
@@ -265,7 +291,7 @@ impl Registries {
             let Some(open) = self.lease(&code)? else {
                 continue;
             };
-            if let Some(found) = open.reader.by_pdf(sha256)?.first() {
+            if let Some(found) = open.reader.by_pdf(sha256)?.into_iter().next() {
                 return open.judge(found);
             }
         }
@@ -282,7 +308,7 @@ impl Registries {
             return Ok(None);
         };
         let found = open.reader.by_number(number)?;
-        let Some(found) = found.iter().find(|f| {
+        let Some(found) = found.into_iter().find(|f| {
             let doc = f.document();
             doc.document == "apostille" && doc.issued == date
         }) else {
@@ -291,9 +317,9 @@ impl Registries {
         open.judge(found).map(Some)
     }
 
-    /// The registered PDF of `found`, if its file is where its record says (see [`pdf_path`]).
-    fn registered_pdf(&self, found: &Found) -> Option<RegisteredPdf> {
-        let pdf = &found.document().pdf;
+    /// The registered PDF a record names, if its file is where the record says (see
+    /// [`pdf_path`]).
+    fn registered_pdf(&self, pdf: &crate::registry::PdfEntry) -> Option<RegisteredPdf> {
         pdf_path(&self.output, &pdf.file).map(|path| RegisteredPdf {
             path,
             sha256: pdf.sha256.clone(),

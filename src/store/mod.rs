@@ -435,6 +435,18 @@ pub trait Log: Send + Sync {
 
     /// A kept Merkle node of level [`NODE_LEVEL`] or more, if the index has it.
     fn node(&self, level: u32, index: u64) -> Result<Option<Hash>>;
+
+    /// Reads what follows as of one moment, until [`Log::end_read`]: a driver may then answer
+    /// from one snapshot and take its locks once rather than at each lookup (the files driver
+    /// opens one SQLite read transaction on its index: a verification runs a few dozen queries,
+    /// and each alone locked and unlocked the index with system calls). For a reader answering
+    /// many lookups in a row, as `qujat serve` does per request. By default nothing.
+    fn begin_read(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Ends what [`Log::begin_read`] began.
+    fn end_read(&self) {}
 }
 
 /// A registry, held for appending by its one writer until dropped.

@@ -207,6 +207,21 @@ impl Index {
         Ok(())
     }
 
+    /// Begins one read transaction for the queries that follow (none is begun inside another).
+    pub fn begin_read(&self) -> Result<()> {
+        if self.conn.is_autocommit() {
+            self.conn.execute_batch("BEGIN DEFERRED")?;
+        }
+        Ok(())
+    }
+
+    /// Ends the read transaction [`Index::begin_read`] began.
+    pub fn end_read(&self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("COMMIT");
+        }
+    }
+
     /// The last record indexed.
     pub fn last(&self) -> Result<Option<Last>> {
         let row = self

@@ -610,6 +610,18 @@ impl Log for FilesLog {
         }
         Ok(self.with_index(|i| i.node(level, index))?.flatten())
     }
+
+    fn begin_read(&self) -> Result<()> {
+        self.with_index(|index| index.begin_read())?;
+        Ok(())
+    }
+
+    fn end_read(&self) {
+        let _ = self.with_index(|index| {
+            index.end_read();
+            Ok(())
+        });
+    }
 }
 
 /// Ends a scan early.
