@@ -22,7 +22,7 @@ use crate::registry::{
 };
 use crate::render::Profile;
 use crate::spool::Spool;
-use crate::store::Store;
+use crate::store::{Kind, Store};
 
 pub(super) struct Committer<'a> {
     setup: &'a Setup,
@@ -38,6 +38,8 @@ pub(super) struct Committer<'a> {
     /// The documents of the group being committed (their PDFs, and what the report says of
     /// them once their records are durable).
     group: Vec<(PathBuf, Issued)>,
+    /// The group's signatures, kept before its records are appended.
+    signatures: Vec<Vec<u8>>,
 }
 
 /// How many documents are committed together (one filesystem sync, one journal sync): a crash
@@ -62,14 +64,17 @@ impl<'a> Committer<'a> {
             report,
             gapless: Gapless::default(),
             group: Vec::new(),
+            signatures: Vec::new(),
         }
     }
 
-    /// Makes the group durable: the PDFs first, then the records naming them.
+    /// Makes the group durable: its signatures and PDFs first, then the records naming them.
     pub fn flush(&mut self) -> Result<()> {
         if self.group.is_empty() {
             return Ok(());
         }
+        self.store
+            .keep_all(Kind::Signature, &std::mem::take(&mut self.signatures))?;
         sync_files(self.group.iter().map(|(path, _)| path.as_path()))?;
         for writer in self.writers.values_mut() {
             writer.flush()?;
@@ -94,9 +99,7 @@ impl<'a> Committer<'a> {
             let mut moved = planned.clone();
             let first_item = planned.items.first().map_or(0, |i| i.n - item_shift);
             moved.renumber(planned.n - shift, first_item, &self.setup.catalogue);
-            let rendered = self
-                .setup
-                .render(&moved, self.config, self.spool, self.store)?;
+            let rendered = self.setup.render(&moved, self.config, self.spool)?;
             (Cow::Owned(moved), rendered)
         };
         let pdf = match rendered.pdf {
@@ -116,6 +119,9 @@ impl<'a> Committer<'a> {
         let file = planned.file();
         let path = self.config.out.join(&file);
         write_replacing(&path, &pdf)?;
+        if let Some(signature) = rendered.keep {
+            self.signatures.push(signature);
+        }
 
         let writer = self
             .writers

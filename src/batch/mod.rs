@@ -100,16 +100,15 @@ impl Setup {
     }
 
     /// Renders a planned document with the batch's creator and verification address, turning
-    /// a panic inside the engine into an error, and signs it when the batch signs, keeping the
-    /// signature in `store` (on the calling thread: the render threads sign, not rayon's). The
-    /// outer error is the spool or the store failing (fatal); the document's own failure is in
-    /// [`Rendered::pdf`].
+    /// a panic inside the engine into an error, and signs it when the batch signs (on the
+    /// calling thread: the render threads sign, not rayon's); the signature is kept with its
+    /// group ([`commit::Committer::flush`]). The outer error is the spool failing (fatal); the
+    /// document's own failure is in [`Rendered::pdf`].
     pub fn render(
         &self,
         planned: &Planned,
         config: &BatchConfig,
         spool: &Spool,
-        store: &dyn crate::store::Store,
     ) -> Result<Rendered> {
         let (_, template) = &self.templates[&*planned.template];
         let data = planned.data(spool)?;
@@ -138,11 +137,12 @@ impl Setup {
         // extracts); reading them back here keeps them out of memory until now.
         let shown: serde_json::Value = serde_json::from_str(&data)?;
         let mut signature = None;
+        let mut keep = None;
         let pdf = match (pdf, &config.signing) {
             (Ok(unsigned), Some(signing)) if !shown["signature"].is_null() => {
                 match signing.sign(&unsigned, &shown["signature"], planned.issued) {
                     Ok(mut signed) => {
-                        signed.keep(store)?;
+                        keep = Some(signed.to_keep());
                         signature = Some(signed.entry);
                         Ok(signed.pdf)
                     }
@@ -159,6 +159,7 @@ impl Setup {
             qr,
             pdf,
             signature,
+            keep,
         })
     }
 }
@@ -174,8 +175,10 @@ pub struct Rendered {
     pub title: Words,
     /// The PDF, signed when the batch signs.
     pub pdf: Result<Vec<u8>, RenderError>,
-    /// What the record says of its signature, the signature kept already.
+    /// What the record says of its signature.
     pub signature: Option<crate::registry::SignatureEntry>,
+    /// The signature to keep before the record is appended (its hash is `signature.kept`).
+    pub keep: Option<Vec<u8>>,
 }
 
 /// Runs a batch. Everything it did is in the report, also when a fatal error (the registry
@@ -364,7 +367,7 @@ fn run_into(config: &BatchConfig, report: &mut Report) -> Result<()> {
         config.jobs * 8,
         |at| -> Result<(Planned, Rendered)> {
             let planned: Planned = spool.value(at)?;
-            let result = setup.render(&planned, config, &spool, store.as_ref())?;
+            let result = setup.render(&planned, config, &spool)?;
             let count = rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if count.is_multiple_of(EVICT_EVERY) || result.pdf.is_err() {
                 typst::comemo::evict(0);

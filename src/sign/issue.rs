@@ -141,10 +141,12 @@ impl Issuing {
 }
 
 impl Signed {
-    /// Keeps the signature in `store` (durably, content-addressed) and fills in its hash.
-    pub fn keep(&mut self, store: &dyn Store) -> Result<()> {
-        self.entry.kept = store.keep(Kind::Signature, &self.kept.to_bytes())?;
-        Ok(())
+    /// The signature to keep in the store (content-addressed), its hash filled in: the batch
+    /// keeps a group's signatures together ([`Store::keep_all`]) before it appends their records.
+    pub fn to_keep(&mut self) -> Vec<u8> {
+        let bytes = self.kept.to_bytes();
+        self.entry.kept = sha256_hex(&bytes);
+        bytes
     }
 }
 

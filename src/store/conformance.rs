@@ -342,9 +342,37 @@ fn head_checkpoints_and_kept_things(driver: &Driver<'_>) -> Result<()> {
         "kinds share one place"
     );
     let signature = store.keep(Kind::Signature, b"\x30\x03\x02\x01\x07")?;
+    // Kept together: the same names as one by one, one of them kept already.
+    let group = vec![
+        b"\x30\x03\x02\x01\x08".to_vec(),
+        b"\x30\x03\x02\x01\x07".to_vec(),
+        b"\x30\x03\x02\x01\x09".to_vec(),
+    ];
+    let hashes = store.keep_all(Kind::Signature, &group)?;
+    ensure!(
+        hashes
+            == group
+                .iter()
+                .map(|bytes| crate::registry::sha256_hex(bytes))
+                .collect::<Vec<_>>()
+            && hashes[1] == signature,
+        "kept together under other names"
+    );
+    for (hash, bytes) in hashes.iter().zip(&group) {
+        ensure!(
+            store.kept(Kind::Signature, hash)?.as_ref() == Some(bytes),
+            "a signature kept together read back changed"
+        );
+    }
+    ensure!(
+        store.keep_all(Kind::Signature, &[])?.is_empty(),
+        "nothing kept gives no names"
+    );
+    let mut signatures = hashes.clone();
+    signatures.sort();
     ensure!(
         store.kept_hashes(Kind::Template)? == [hash.clone()]
-            && store.kept_hashes(Kind::Signature)? == [signature],
+            && store.kept_hashes(Kind::Signature)? == signatures,
         "the kept things listed are not those kept"
     );
     Ok(())

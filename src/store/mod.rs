@@ -384,6 +384,14 @@ pub trait Store: Send + Sync {
     /// already does nothing. Returns the hash.
     fn keep(&self, kind: Kind, bytes: &[u8]) -> Result<String>;
 
+    /// Keeps each of `items` as [`Store::keep`] does, all durable when it returns, at one cost
+    /// where a driver can (one sync of the files driver's folder, one transaction of
+    /// PostgreSQL's): a batch keeps a group's signatures before it appends their records.
+    /// Returns their hashes, in order.
+    fn keep_all(&self, kind: Kind, items: &[Vec<u8>]) -> Result<Vec<String>> {
+        items.iter().map(|bytes| self.keep(kind, bytes)).collect()
+    }
+
     /// What is kept of `kind` under `hash`, checked against it; `None` if nothing is.
     fn kept(&self, kind: Kind, hash: &str) -> Result<Option<Vec<u8>>>;
 

@@ -203,6 +203,24 @@ impl Store for Files {
         Ok(hash)
     }
 
+    fn keep_all(&self, kind: Kind, items: &[Vec<u8>]) -> Result<Vec<String>> {
+        // Each written under its name (a temporary file renamed: never a partial one there),
+        // then all synced together with their folder.
+        let mut hashes = Vec::with_capacity(items.len());
+        let mut written = Vec::new();
+        for bytes in items {
+            let hash = sha256_hex(bytes);
+            let path = self.kept_path(kind, &hash);
+            if !path.exists() {
+                crate::fsio::write_replacing(&path, bytes)?;
+                written.push(path);
+            }
+            hashes.push(hash);
+        }
+        crate::fsio::sync_files(written.iter().map(PathBuf::as_path))?;
+        Ok(hashes)
+    }
+
     fn kept(&self, kind: Kind, hash: &str) -> Result<Option<Vec<u8>>> {
         if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);

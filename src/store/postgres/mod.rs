@@ -137,6 +137,29 @@ impl Store for Postgres {
         Ok(hash)
     }
 
+    fn keep_all(&self, kind: Kind, items: &[Vec<u8>]) -> Result<Vec<String>> {
+        // One statement, one transaction, for all of them.
+        let hashes: Vec<String> = items.iter().map(|bytes| sha256_hex(bytes)).collect();
+        if items.is_empty() {
+            return Ok(hashes);
+        }
+        let kind = kind_name(kind);
+        let mut sql = String::from("INSERT INTO qujat.kept (kind, hash, bytes) VALUES ");
+        let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = Vec::new();
+        for (i, (hash, bytes)) in hashes.iter().zip(items).enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3));
+            params.push(hash);
+            params.push(bytes);
+        }
+        params.insert(0, &kind);
+        sql.push_str(" ON CONFLICT (kind, hash) DO NOTHING");
+        self.query(&format!("keep {} {}s", items.len(), kind), &sql, &params)?;
+        Ok(hashes)
+    }
+
     fn kept(&self, kind: Kind, hash: &str) -> Result<Option<Vec<u8>>> {
         if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
