@@ -162,6 +162,13 @@ fn heading(answer: &Answer, english: bool) -> (&'static str, String) {
             "Документ не подлинный: его записи нет в проверенной истории реестра".into(),
             "Not genuine: the register's verified history does not hold its record".into(),
         ),
+        // An upload no registry holds, whose own signature shows it was changed after signing.
+        "altered" if number.is_empty() => (
+            "bad",
+            "Құжат түпнұсқа емес: файл қол қойылғаннан кейін өзгертілген".into(),
+            "Документ не подлинный: файл изменён после подписания".into(),
+            "Not genuine: the file was changed after it was signed".into(),
+        ),
         "altered" => (
             "bad",
             format!("Құжат түпнұсқа емес: № {number} құжаты тізілімде бар, бірақ мазмұны басқа"),
@@ -347,6 +354,19 @@ pub fn verdict_page(answer: &Answer, download: Option<&str>, upload: bool) -> St
     page("Құжатты тексеру · Проверка документа", &body)
 }
 
+/// A certificate's validity bound as a person reads a date here: `2026-01-01 00:00:00 UTC` →
+/// `01.01.2026` (anything else as it is).
+fn day(time: &str) -> String {
+    match time
+        .get(..10)
+        .map(|d| d.split('-').collect::<Vec<_>>())
+        .as_deref()
+    {
+        Some([y, m, d]) if y.len() == 4 && m.len() == 2 && d.len() == 2 => format!("{d}.{m}.{y}"),
+        _ => time.to_string(),
+    }
+}
+
 /// What the uploaded file's own digital signature says, in Kazakh and Russian (the technical
 /// reason, in English as `qujat verify` gives it, under "details").
 fn signature_note(signature: &SignatureView) -> String {
@@ -355,8 +375,8 @@ fn signature_note(signature: &SignatureView) -> String {
             let signer = signature.signer.as_ref();
             let name = esc(signer.map_or("", |s| s.name.as_str()));
             let serial = esc(signer.map_or("", |s| s.serial.as_str()));
-            let from = esc(signer.map_or("", |s| s.valid_from.as_str()));
-            let to = esc(signer.map_or("", |s| s.valid_to.as_str()));
+            let from = esc(&day(signer.map_or("", |s| s.valid_from.as_str())));
+            let to = esc(&day(signer.map_or("", |s| s.valid_to.as_str())));
             (
                 format!(
                     "Электрондық цифрлық қолтаңба жарамды: құжатқа {name} қол қойған \
@@ -658,6 +678,13 @@ pub fn error(status: u16, incident: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_certificates_validity_reads_as_a_date() {
+        assert_eq!(day("2026-01-01 00:00:00 UTC"), "01.01.2026");
+        assert_eq!(day("2045-12-31 23:59:59 UTC"), "31.12.2045");
+        assert_eq!(day("soon"), "soon");
+    }
 
     #[test]
     fn escaping_covers_content_and_attributes() {

@@ -727,6 +727,13 @@ fn serve_checks_an_uploaded_documents_signature_and_names_its_signer() {
     assert!(
         answer
             .text()
+            .contains("Документ не подлинный: файл изменён после подписания"),
+        "{}",
+        answer.text()
+    );
+    assert!(
+        answer
+            .text()
             .contains("Электронная цифровая подпись: файл изменён после подписания.")
     );
     let json = server
