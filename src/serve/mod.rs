@@ -102,6 +102,7 @@ pub fn run(config: ServeConfig) -> Result<i32> {
         access_log: config.access_log,
         fonts,
         incidents: AtomicU64::new(0),
+        upload_memory: tokio::sync::Semaphore::new(routes::UPLOAD_MEMORY_KIB),
         signatures: config.signatures.clone(),
     });
     // Fail at start, not at the first request, if the registries cannot be read.

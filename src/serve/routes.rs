@@ -56,7 +56,15 @@ pub struct App {
     pub incidents: AtomicU64,
     /// What uploaded PDFs' signatures are checked against (`[signing]`'s trust store and CRL).
     pub signatures: SignatureTrust,
+    /// The memory all uploads being read may hold together, in KiB: each takes what it has
+    /// received, as it arrives, and gives it back when answered.
+    pub upload_memory: tokio::sync::Semaphore,
 }
+
+/// What all uploads being read may hold at once, in KiB (256 MiB: sixteen uploads at the
+/// default limit of 16 MiB). Past it, an upload is answered 503 at once: a slow client holds
+/// only what it has sent.
+pub const UPLOAD_MEMORY_KIB: usize = 256 << 10;
 
 /// The stylesheet, compiled in.
 const STYLE: &str = include_str!("assets/style.css");
@@ -425,28 +433,51 @@ async fn upload_form(State(app): State<Arc<App>>) -> Response {
 /// An uploaded PDF, read in chunks as they arrive, up to the upload limit: its bytes are
 /// needed whole to check its signature. It must start like a PDF (`%PDF-` within its first
 /// 1024 bytes, as the format allows).
-#[derive(Default)]
-struct Upload {
+struct Upload<'a> {
     bytes: Vec<u8>,
+    /// The service's upload memory, and the part of it (KiB) this upload holds.
+    memory: &'a tokio::sync::Semaphore,
+    held: Option<tokio::sync::SemaphorePermit<'a>>,
 }
 
-impl Upload {
+impl<'a> Upload<'a> {
+    fn new(memory: &'a tokio::sync::Semaphore) -> Upload<'a> {
+        Upload {
+            bytes: Vec::new(),
+            memory,
+            held: None,
+        }
+    }
+
     fn push(&mut self, chunk: &[u8], limit: usize) -> Result<(), StatusCode> {
-        if self.bytes.len() + chunk.len() > limit {
+        let size = self.bytes.len() + chunk.len();
+        if size > limit {
             return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        let held = self.held.as_ref().map_or(0, |p| p.num_permits());
+        let needed = size.div_ceil(1024).saturating_sub(held);
+        if needed > 0 {
+            let more = u32::try_from(needed)
+                .ok()
+                .and_then(|n| self.memory.try_acquire_many(n).ok())
+                .ok_or(StatusCode::SERVICE_UNAVAILABLE)?;
+            match &mut self.held {
+                Some(permit) => permit.merge(more),
+                None => self.held = Some(more),
+            }
         }
         self.bytes.extend_from_slice(chunk);
         Ok(())
     }
 
-    /// The PDF's bytes and SHA-256 (hex).
-    fn finish(self) -> Result<(Vec<u8>, String), StatusCode> {
+    /// The PDF's bytes and SHA-256 (hex). The memory stays held until the upload is dropped.
+    fn finish(&mut self) -> Result<(Vec<u8>, String), StatusCode> {
         let head = &self.bytes[..self.bytes.len().min(1024)];
         if memchr::memmem::find(head, b"%PDF-").is_none() {
             return Err(StatusCode::UNSUPPORTED_MEDIA_TYPE);
         }
         let sha256 = hex::encode(Sha256::digest(&self.bytes));
-        Ok((self.bytes, sha256))
+        Ok((std::mem::take(&mut self.bytes), sha256))
     }
 }
 
@@ -494,7 +525,7 @@ async fn upload(
             continue;
         }
         let mut field = field;
-        let mut h = Upload::default();
+        let mut h = Upload::new(&app.upload_memory);
         loop {
             match field.chunk().await {
                 Ok(Some(chunk)) => {
@@ -509,7 +540,7 @@ async fn upload(
         upload = Some(h);
         break;
     }
-    let Some(upload) = upload else {
+    let Some(mut upload) = upload else {
         return failure(StatusCode::BAD_REQUEST, false, None);
     };
     let (pdf, sha256) = match upload.finish() {
@@ -604,7 +635,7 @@ async fn api_verify_pdf(State(app): State<Arc<App>>, request: Request) -> Respon
         return failure(StatusCode::PAYLOAD_TOO_LARGE, true, None);
     }
     let mut body: Body = request.into_body();
-    let mut upload = Upload::default();
+    let mut upload = Upload::new(&app.upload_memory);
     loop {
         match body.frame().await {
             Some(Ok(frame)) => {
@@ -762,7 +793,8 @@ mod tests {
 
     #[test]
     fn an_upload_must_start_like_a_pdf_and_stay_under_the_limit() {
-        let mut h = Upload::default();
+        let memory = tokio::sync::Semaphore::new(64);
+        let mut h = Upload::new(&memory);
         h.push(&[b' '; 1000], 10_000).unwrap();
         h.push(b"%PDF-1.7\n", 10_000).unwrap();
         let (bytes, sha) = h.finish().unwrap();
@@ -770,16 +802,37 @@ mod tests {
         all.extend_from_slice(b"%PDF-1.7\n");
         assert_eq!(bytes, all);
         assert_eq!(sha, crate::registry::sha256_hex(&all));
+        // 1,009 bytes hold 1 KiB of the service's upload memory until the upload is dropped.
+        assert_eq!(memory.available_permits(), 63);
+        drop(h);
+        assert_eq!(memory.available_permits(), 64);
         // Beyond the first 1024 bytes, a header does not count.
-        let mut late = Upload::default();
+        let mut late = Upload::new(&memory);
         late.push(&[b'x'; 1024], 10_000).unwrap();
         late.push(b"%PDF-1.7", 10_000).unwrap();
         assert_eq!(late.finish(), Err(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-        let mut big = Upload::default();
+        let mut big = Upload::new(&memory);
         big.push(&[0; 600], 1000).unwrap();
         assert_eq!(
             big.push(&[0; 401], 1000),
             Err(StatusCode::PAYLOAD_TOO_LARGE)
         );
+    }
+
+    #[test]
+    fn uploads_together_hold_at_most_the_upload_memory() {
+        let memory = tokio::sync::Semaphore::new(10);
+        let mut first = Upload::new(&memory);
+        first.push(&[0; 6 * 1024], 1 << 20).unwrap();
+        let mut second = Upload::new(&memory);
+        second.push(&[0; 3 * 1024], 1 << 20).unwrap();
+        // 6 + 3 KiB held; 2 more do not fit: answered at once, not waited for.
+        assert_eq!(
+            second.push(&[0; 2 * 1024], 1 << 20),
+            Err(StatusCode::SERVICE_UNAVAILABLE)
+        );
+        drop(first);
+        second.push(&[0; 2 * 1024], 1 << 20).unwrap();
+        assert_eq!(memory.available_permits(), 5);
     }
 }
