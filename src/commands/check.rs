@@ -190,12 +190,15 @@ impl Preparer<'_> {
                 at()
             ));
         }
-        if !self.kept.contains(&bytes) {
-            return Err(format!(
+        let not_kept = || {
+            format!(
                 "{}: the signature it names ({hash}) is not kept, so its signed PDF cannot be \
                  regenerated",
                 at()
-            ));
+            )
+        };
+        if !self.kept.contains(&bytes) {
+            return Err(not_kept());
         }
         let Some(store) = self.store else {
             return Ok(());
@@ -209,11 +212,7 @@ impl Preparer<'_> {
                         at()
                     )
                 }),
-            Ok(None) => Err(format!(
-                "{}: the signature it names ({hash}) is not kept, so its signed PDF cannot be \
-                 regenerated",
-                at()
-            )),
+            Ok(None) => Err(not_kept()),
             Err(err) => Err(format!("{}: {err:#}", at())),
         }
     }

@@ -79,25 +79,23 @@ pub fn check(pdf: &[u8], entry: Option<&DocumentEntry>, trust: &SignatureTrust) 
     let at = recorded
         .and_then(|s| SigningTime::parse_pdf_date(&s.time))
         .or_else(|| entry.and_then(|e| SigningTime::issue_date(e.issued, 0).ok()));
-    let report = match at {
-        Some(at) => verify_pdf(
+    let verify_at = |at| {
+        verify_pdf(
             pdf,
             &VerifyOptions {
                 trust: &trust.trust,
                 crl: trust.crl.as_ref(),
                 at,
             },
-        ),
+        )
+    };
+    let report = match at {
+        Some(at) => verify_at(at),
         None => {
             // No record: check at the claimed time of the (first) signature.
-            let first = verify_pdf(
-                pdf,
-                &VerifyOptions {
-                    trust: &trust.trust,
-                    crl: trust.crl.as_ref(),
-                    at: SigningTime::issue_date(crate::date::Date::new(2000, 1, 1).unwrap(), 0)
-                        .expect("a valid time"),
-                },
+            let first = verify_at(
+                SigningTime::issue_date(crate::date::Date::new(2000, 1, 1).unwrap(), 0)
+                    .expect("a valid time"),
             );
             let claimed = first
                 .signatures
@@ -105,14 +103,7 @@ pub fn check(pdf: &[u8], entry: Option<&DocumentEntry>, trust: &SignatureTrust) 
                 .and_then(|s| s.claimed_time.as_deref())
                 .and_then(SigningTime::parse_pdf_date);
             match claimed {
-                Some(at) => verify_pdf(
-                    pdf,
-                    &VerifyOptions {
-                        trust: &trust.trust,
-                        crl: trust.crl.as_ref(),
-                        at,
-                    },
-                ),
+                Some(at) => verify_at(at),
                 None => first,
             }
         }
